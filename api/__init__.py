@@ -1,0 +1,1 @@
+"""Entry points: the Litestar app factory, REST controllers, settings and the CLI."""

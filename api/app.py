@@ -1,0 +1,100 @@
+"""The Litestar app factory: wires settings, database, services, REST and GraphQL once."""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import Litestar
+from litestar.config.compression import CompressionConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from strawberry.litestar import make_graphql_controller
+
+from api.deps import AppServices
+from api.errors import exception_handlers
+from api.request_id import RequestIdMiddleware
+from api.routes.auth import AuthController
+from api.routes.customers import CustomerController
+from api.routes.health import health, ready
+from api.routes.me import me
+from api.settings import Settings, load_settings
+from clienteling import db
+from clienteling.passwords import Passwords
+from clienteling.policy_store import PolicyStore
+from clienteling.services.auth import AuthConfig, AuthService
+from clienteling.services.customers import CustomerService
+from clienteling.services.notes import NoteService
+from clienteling.services.staff import StaffService
+from clienteling.tokens import TokenSigner
+from graphql_schema.context import GraphQLContext, Services
+from graphql_schema.schema import build_schema
+from permissions import Policy
+
+__all__ = ["create_app", "build_services"]
+
+log = logging.getLogger("clienteling")
+
+
+def build_services(settings: Settings, *, passwords: Passwords | None = None, policy: Policy | None = None) -> AppServices:
+    policies = PolicyStore(policy)
+    auth_config = AuthConfig(
+        refresh_token_ttl=settings.refresh_token_ttl,
+        login_max_failures_account=settings.login_max_failures_account,
+        login_max_failures_ip=settings.login_max_failures_ip,
+        login_window_seconds=settings.login_window_seconds,
+    )
+    return AppServices(
+        auth=AuthService(auth_config, TokenSigner(settings.secret_key, settings.access_token_ttl), passwords or Passwords()),
+        customers=CustomerService(policies),
+        notes=NoteService(policies),
+        staff=StaffService(),
+        policies=policies,
+    )
+
+
+def create_app(settings: Settings | None = None, *, passwords: Passwords | None = None, policy: Policy | None = None, manage_database: bool = True) -> Litestar:
+    """Build the application. With ``manage_database`` the app binds the configured database
+    at start-up and closes its pool at shutdown; tests that bind their own pass False."""
+    settings = settings or load_settings()
+    services = build_services(settings, passwords=passwords, policy=policy)
+    gql_services = Services(auth=services.auth, customers=services.customers, notes=services.notes, staff=services.staff)
+
+    async def graphql_context() -> GraphQLContext:
+        return GraphQLContext(services=gql_services)
+
+    GraphQLController = make_graphql_controller(
+        build_schema(),
+        path="/graphql",
+        context_getter=graphql_context,
+        graphql_ide="graphiql" if settings.graphiql else None,
+    )
+
+    async def on_startup() -> None:
+        if manage_database:
+            db.bind(db.engine_from_url(settings.database_url))
+            await db.start_pool(settings.db_pool_min, settings.db_pool_max)
+
+    async def on_shutdown() -> None:
+        if manage_database:
+            await db.close_pool()
+
+    app = Litestar(
+        route_handlers=[health, ready, me, AuthController, CustomerController, GraphQLController],
+        exception_handlers=exception_handlers,
+        middleware=[RequestIdMiddleware],
+        on_startup=[on_startup],
+        on_shutdown=[on_shutdown],
+        request_max_body_size=settings.max_body_bytes,
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        openapi_config=OpenAPIConfig(
+            title="clienteling",
+            version="0.1.0",
+            description="In-store clienteling API. Errors are RFC 9457 problem+json with a stable `code`.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        debug=False,
+    )
+    app.state.services = services
+    app.state.settings = settings
+    return app

@@ -1,0 +1,204 @@
+"""The ``clienteling`` command: serve, migrate, seed and manage staff."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import secrets
+import sys
+from urllib.parse import urlparse, urlunparse
+from uuid import uuid4
+
+from api.settings import Settings, SettingsError, load_settings
+
+__all__ = ["main"]
+
+DEMO_PASSWORD = "clienteling-demo"
+
+
+def _redact(url: str) -> str:
+    parsed = urlparse(url)
+    if parsed.password:
+        netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@")
+        return urlunparse(parsed._replace(netloc=netloc))
+    return url
+
+
+def _settings(demo: bool = False) -> Settings:
+    if demo and not os.environ.get("CLIENTELING_SECRET_KEY"):
+        # Demo only: an ephemeral key, exported so every worker process shares it.
+        os.environ["CLIENTELING_SECRET_KEY"] = secrets.token_urlsafe(48)
+        print("note: CLIENTELING_SECRET_KEY is not set; using a random key for this demo run "
+              "(tokens end when the service stops)")
+    if demo:
+        os.environ["CLIENTELING_DEMO"] = "1"
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+async def _connect(settings: Settings) -> None:
+    from clienteling import db
+
+    try:
+        db.bind(db.engine_from_url(settings.database_url))
+        await db.current_engine().run_ddl("SELECT 1")
+    except Exception as exc:  # noqa: BLE001 - report any connection failure plainly
+        print(
+            f"cannot reach the database at CLIENTELING_DATABASE_URL={_redact(settings.database_url)}: "
+            f"{type(exc).__name__}: {exc}",
+            file=sys.stderr,
+        )
+        raise SystemExit(3) from None
+
+
+async def _migrate(settings: Settings, quiet: bool = False) -> None:
+    from clienteling import db
+
+    await _connect(settings)
+    applied = await db.migrate()
+    if not quiet or applied:
+        print(f"migrations: {len(applied)} applied" + (f" ({', '.join(applied)})" if applied else ", database is current"))
+
+
+async def _seed_demo(settings: Settings) -> None:
+    from clienteling.demo_data import seed_demo
+    from clienteling.passwords import Passwords
+
+    await _migrate(settings, quiet=True)
+    summary = await seed_demo(Passwords())
+    if summary.skipped:
+        print("demo data: already loaded")
+    else:
+        print(
+            f"demo data: {summary.stores} stores, {summary.staff} staff, {summary.customers} customers, "
+            f"{summary.purchases} purchases, {summary.notes} notes, {summary.consents} consent records"
+        )
+
+
+def _print_banner(host: str, port: int, demo: bool) -> None:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    base = f"http://{shown}:{port}"
+    print()
+    print(f"clienteling is starting on {base}")
+    print(f"  GraphQL + GraphiQL  {base}/graphql")
+    print(f"  REST API docs       {base}/schema  (OpenAPI: {base}/schema/openapi.json)")
+    print(f"  health / ready      {base}/health  {base}/ready")
+    if demo:
+        from clienteling.demo_data import DEMO_LOGINS
+
+        print(f"  demo logins (password: {DEMO_PASSWORD})")
+        for email, role, store in DEMO_LOGINS:
+            print(f"    {email:<34} {role:<19} {store}")
+        print(f"  try: curl -s {base}/api/v1/auth/login -H 'content-type: application/json' "
+              f"-d '{{\"email\":\"associate.madrid@example.com\",\"password\":\"{DEMO_PASSWORD}\"}}'")
+    print()
+    sys.stdout.flush()
+
+
+def _serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    settings = _settings(demo=args.demo)
+    if args.demo:
+        asyncio.run(_seed_demo(settings))
+    else:
+        asyncio.run(_migrate(settings))
+    _print_banner(args.host, args.port, args.demo)
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        proxy_headers=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+async def _create_staff(args: argparse.Namespace, settings: Settings) -> None:
+    from clienteling import db
+    from clienteling.passwords import Passwords
+    from clienteling.repositories import staff as staff_repo
+    from domain.staff import Role
+
+    await _migrate(settings, quiet=True)
+    try:
+        role = Role(args.role)
+    except ValueError:
+        print(f"--role must be one of: {', '.join(r.value for r in Role)}", file=sys.stderr)
+        raise SystemExit(2) from None
+    stores = {s["code"]: s["id"] for s in await staff_repo.all_stores()}
+    unknown = [c for c in args.store if c not in stores]
+    if unknown:
+        print(f"unknown store code(s): {', '.join(unknown)} (known: {', '.join(sorted(stores)) or 'none'})", file=sys.stderr)
+        raise SystemExit(2)
+    if await staff_repo.by_email(args.email):
+        print(f"a staff member with email {args.email} already exists", file=sys.stderr)
+        raise SystemExit(2)
+    password = os.environ.get("CLIENTELING_NEW_STAFF_PASSWORD") or (
+        sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("password: ")
+    )
+    if len(password) < 12:
+        print("the password must have at least 12 characters", file=sys.stderr)
+        raise SystemExit(2)
+    password_hash = await Passwords().hash(password)
+    staff_id = uuid4()
+    async with db.transaction():
+        await staff_repo.insert_staff(
+            staff_id=staff_id, email=args.email, display_name=args.name or args.email.split("@")[0],
+            role=role.value, password_hash=password_hash, store_ids=[stores[c] for c in args.store],
+        )
+    print(f"created {role.value} {args.email} ({staff_id})")
+
+
+def main(argv: list[str] | None = None) -> None:
+    import warnings
+
+    # piccolo repeats connection failures as coloured warnings; we report them ourselves.
+    warnings.filterwarnings("ignore", module=r"piccolo\..*")
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("piccolo").setLevel(logging.WARNING)
+    parser = argparse.ArgumentParser(prog="clienteling", description="In-store clienteling backend.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP and WebSocket service (applies migrations first)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="app processes (use PostgreSQL for more than one)")
+    serve.add_argument("--demo", action="store_true", help="load the demo data set and print the demo logins")
+    serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+
+    sub.add_parser("migrate", help="apply pending database migrations")
+
+    seed = sub.add_parser("seed", help="load data")
+    seed.add_argument("--demo", action="store_true", required=True, help="the demo data set (SPEC §3)")
+
+    create = sub.add_parser("create-staff", help="create a staff account")
+    create.add_argument("--email", required=True)
+    create.add_argument("--role", required=True)
+    create.add_argument("--store", action="append", default=[], help="store code; repeat for several")
+    create.add_argument("--name", default=None, help="display name")
+    create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        if args.workers < 1:
+            parser.error("--workers must be at least 1")
+        _serve(args)
+    elif args.command == "migrate":
+        asyncio.run(_migrate(_settings()))
+    elif args.command == "seed":
+        asyncio.run(_seed_demo(_settings()))
+    elif args.command == "create-staff":
+        asyncio.run(_create_staff(args, _settings()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""Dependencies shared by REST controllers: the wired services and the calling principal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request
+
+from domain.errors import NotAuthenticated
+from domain.staff import Principal
+
+__all__ = ["AppServices", "provide_principal", "services_of"]
+
+
+class AppServices(msgspec.Struct, kw_only=True):
+    auth: Any
+    customers: Any
+    notes: Any
+    staff: Any
+    policies: Any
+
+
+def services_of(request: Request) -> AppServices:
+    return request.app.state.services
+
+
+async def provide_principal(request: Request) -> Principal:
+    """The caller behind ``Authorization: Bearer``; 401 problem otherwise."""
+    header = request.headers.get("authorization")
+    if not header or not header.lower().startswith("bearer "):
+        raise NotAuthenticated("Send Authorization: Bearer <access token>")
+    return await services_of(request).auth.authenticate(header[7:].strip())

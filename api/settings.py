@@ -1,0 +1,130 @@
+"""Settings: one typed object, read from the environment (and an optional ``.env``) once.
+
+A missing or malformed setting raises :class:`SettingsError` naming the variable, so the
+service fails at start rather than on the first request.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from urllib.parse import urlparse
+
+import msgspec
+
+__all__ = ["Settings", "SettingsError", "load_settings"]
+
+PREFIX = "CLIENTELING_"
+
+
+class SettingsError(ValueError):
+    pass
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str = "sqlite:///./clienteling.sqlite3"
+    secret_key: str
+    redis_url: str | None = None
+    vapid_private_key: str | None = None
+    vapid_subject: str | None = None
+    webhook_secret: str | None = None
+    access_token_ttl: int = 900  # seconds
+    refresh_token_ttl: int = 30 * 24 * 3600
+    max_body_bytes: int = 1_048_576
+    db_pool_min: int = 2
+    db_pool_max: int = 10
+    graphiql: bool = True
+    demo: bool = False
+    # Failed sign-ins before an account or a client address is slowed down (429).
+    login_max_failures_account: int = 5
+    login_max_failures_ip: int = 30
+    login_window_seconds: int = 900
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgresql://", "postgres://"))
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{PREFIX}{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{PREFIX}{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{PREFIX}{name} must be true or false, got {raw!r}")
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate every setting; the first problem found is raised, naming the variable."""
+    if env is None:
+        _load_dotenv()
+        env = os.environ
+    db = env.get(PREFIX + "DATABASE_URL") or "sqlite:///./clienteling.sqlite3"
+    scheme = urlparse(db).scheme
+    if scheme not in {"sqlite", "postgresql", "postgres"}:
+        raise SettingsError(
+            f"{PREFIX}DATABASE_URL must start with sqlite:/// or postgresql://, got scheme {scheme!r}"
+        )
+    if scheme == "sqlite" and not db.startswith("sqlite:///"):
+        raise SettingsError(f"{PREFIX}DATABASE_URL: a SQLite URL looks like sqlite:///./clienteling.sqlite3")
+    if scheme != "sqlite" and not urlparse(db).hostname and "host=" not in db:
+        raise SettingsError(f"{PREFIX}DATABASE_URL: a PostgreSQL URL needs a host")
+
+    secret = env.get(PREFIX + "SECRET_KEY")
+    if not secret:
+        raise SettingsError(
+            f"{PREFIX}SECRET_KEY is not set: give it at least 32 random characters "
+            "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+    if len(secret) < 32:
+        raise SettingsError(f"{PREFIX}SECRET_KEY is too short: it needs at least 32 characters")
+
+    redis = env.get(PREFIX + "REDIS_URL") or None
+    if redis and urlparse(redis).scheme not in {"redis", "rediss", "unix"}:
+        raise SettingsError(f"{PREFIX}REDIS_URL must start with redis://, rediss:// or unix://")
+
+    subject = env.get(PREFIX + "VAPID_SUBJECT") or None
+    if subject and not subject.startswith(("mailto:", "https://")):
+        raise SettingsError(f"{PREFIX}VAPID_SUBJECT must be a mailto: or https: URL")
+
+    return Settings(
+        database_url=db,
+        secret_key=secret,
+        redis_url=redis,
+        vapid_private_key=env.get(PREFIX + "VAPID_PRIVATE_KEY") or None,
+        vapid_subject=subject,
+        webhook_secret=env.get(PREFIX + "WEBHOOK_SECRET") or None,
+        access_token_ttl=_int(env, "ACCESS_TOKEN_TTL", 900, 30, 86_400),
+        refresh_token_ttl=_int(env, "REFRESH_TOKEN_TTL", 30 * 24 * 3600, 300, 365 * 86_400),
+        max_body_bytes=_int(env, "MAX_BODY_BYTES", 1_048_576, 1024, 100 * 1_048_576),
+        db_pool_min=_int(env, "DB_POOL_MIN", 2, 1, 100),
+        db_pool_max=_int(env, "DB_POOL_MAX", 10, 1, 500),
+        graphiql=_bool(env, "GRAPHIQL", True),
+        demo=_bool(env, "DEMO", False),
+        login_max_failures_account=_int(env, "LOGIN_MAX_FAILURES_ACCOUNT", 5, 1, 1000),
+        login_max_failures_ip=_int(env, "LOGIN_MAX_FAILURES_IP", 30, 1, 100_000),
+        login_window_seconds=_int(env, "LOGIN_WINDOW_SECONDS", 900, 10, 86_400),
+    )
+
+
+def _load_dotenv() -> None:
+    """Values in ``./.env`` fill in what the real environment does not set."""
+    if os.path.exists(".env"):
+        from dotenv import load_dotenv
+
+        load_dotenv(".env", override=False)

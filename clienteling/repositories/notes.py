@@ -1,0 +1,38 @@
+"""Notes on customers."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from clienteling.tables import Note
+
+__all__ = ["insert", "for_customers", "get"]
+
+
+async def insert(values: dict[str, Any]) -> None:
+    await Note.insert(Note(**values)).run()
+
+
+async def get(note_id: UUID) -> dict[str, Any] | None:
+    return await Note.select().where((Note.id == note_id) & Note.deleted_at.is_null()).first().run()
+
+
+async def for_customers(customer_ids: list[UUID], *, limit_each: int | None = None) -> dict[UUID, list[dict[str, Any]]]:
+    """Live notes of several customers, pinned first then newest, grouped by customer
+    (one query, for dataloaders)."""
+    out: dict[UUID, list[dict[str, Any]]] = {cid: [] for cid in customer_ids}
+    if not customer_ids:
+        return out
+    rows = (
+        await Note.select()
+        .where(Note.customer.is_in(customer_ids) & Note.deleted_at.is_null())
+        .order_by(Note.pinned, ascending=False)
+        .order_by(Note.created_at, ascending=False)
+        .run()
+    )
+    for r in rows:
+        bucket = out[r["customer"]]
+        if limit_each is None or len(bucket) < limit_each:
+            bucket.append(r)
+    return out

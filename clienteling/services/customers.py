@@ -1,0 +1,222 @@
+"""Customer use cases: find, open, create and update, always through the policy decision."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from uuid import UUID, uuid4
+
+from clienteling import db
+from clienteling.policy_store import PolicyStore
+from clienteling.repositories import customers as repo
+from clienteling.repositories import staff as staff_repo
+from domain.consent import active_purposes
+from domain.customers import Customer, CustomerCreate, CustomerUpdate, validate_contact
+from domain.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from domain.pagination import Page, check_limit, decode_cursor, encode_cursor
+from domain.staff import Principal, Role
+from domain.text import name_key, normalize_email, phone_digits, search_terms
+from permissions import Decision, RecordContext, decide, row_scope, searchable_fields
+from permissions.decision import check_create
+
+__all__ = ["CustomerService", "PreconditionFailed", "MAX_QUERY_LENGTH"]
+
+MAX_QUERY_LENGTH = 200
+
+# Wire field -> table column, where they differ.
+_COLUMN = {
+    "home_store_id": "home_store",
+    "primary_associate_id": "primary_associate",
+    "secondary_associate_id": "secondary_associate",
+}
+
+
+class PreconditionFailed(DomainError):
+    code = "PRECONDITION_FAILED"
+    status = 412
+    title = "The resource has changed since you read it"
+
+
+def _record(row: dict[str, Any], consents: frozenset[str]) -> RecordContext:
+    return RecordContext(
+        store_id=row["home_store"],
+        primary_associate_id=row["primary_associate"],
+        secondary_associate_id=row["secondary_associate"],
+        consents=consents,
+    )
+
+
+def _wire_values(row: dict[str, Any]) -> dict[str, Any]:
+    values = {wire: row[col] for wire, col in _COLUMN.items()}
+    for key in ("first_name", "last_name", "email", "phone", "language", "sizes", "preferences", "tags", "vip",
+                "loyalty_number", "loyalty_tier", "loyalty_points", "created_at", "updated_at"):
+        values[key] = row[key]
+    values["birthdate"] = row["birthdate"].isoformat() if row["birthdate"] else None
+    return values
+
+
+def to_view(decision: Decision, row: dict[str, Any]) -> Customer:
+    """Build the caller's view of a row from the decision (the only way a Customer is built)."""
+    return Customer(id=row["id"], version=row["version"], **decision.project(_wire_values(row)))
+
+
+class CustomerService:
+    def __init__(self, policies: PolicyStore) -> None:
+        self.policies = policies
+
+    async def _consents(self, ids: list[UUID]) -> dict[UUID, frozenset[str]]:
+        now = dt.datetime.now(dt.timezone.utc)
+        events = await repo.consent_events(ids)
+        return {cid: active_purposes(events.get(cid, []), now) for cid in ids}
+
+    async def _decide(self, principal: Principal, row: dict[str, Any]) -> Decision:
+        consents = (await self._consents([row["id"]]))[row["id"]]
+        return decide(self.policies.current, principal, "customer", _record(row, consents))
+
+    async def list(self, principal: Principal, *, query: str | None, limit: int | None, cursor: str | None) -> Page[Customer]:
+        """A page of reachable customers ordered by name; with ``query``, only those matching
+        it on fields the caller may read in full."""
+        page, _ = await self.list_with_cursors(principal, query=query, limit=limit, cursor=cursor)
+        return page
+
+    async def list_with_cursors(self, principal: Principal, *, query: str | None, limit: int | None, cursor: str | None) -> tuple[Page[Customer], list[str]]:
+        """:meth:`list`, plus a resumable cursor for every item (GraphQL edges)."""
+        policy = self.policies.current
+        limit = check_limit(limit)
+        scope = row_scope(policy, principal, "customer")
+        after = tuple(decode_cursor(cursor, 2)) if cursor else None
+        spec = None
+        if query is not None:
+            query = query.strip()
+            if not query:
+                raise ValidationFailed("q must not be empty", extra={"field": "q"})
+            if len(query) > MAX_QUERY_LENGTH:
+                raise ValidationFailed(f"q is longer than {MAX_QUERY_LENGTH} characters", extra={"field": "q"})
+            email = normalize_email(query) if "@" in query else None
+            digits = phone_digits(query)
+            spec = repo.SearchSpec(
+                terms=[] if email else search_terms(query),
+                digits=digits if digits and not any(ch.isalpha() for ch in query) else None,
+                email=email,
+                card=query.upper() if " " not in query else None,
+                allowed=searchable_fields(policy, principal),
+            )
+        rows = await repo.page(scope, search=spec, after=after, limit=limit)  # type: ignore[arg-type]
+        if not rows:
+            return Page(items=[], next_cursor=None), []
+        more = len(rows) > limit
+        rows = rows[:limit]
+        consents = await self._consents([r["id"] for r in rows])
+        items = [to_view(decide(policy, principal, "customer", _record(r, consents[r["id"]])), r) for r in rows]
+        cursors = [encode_cursor([r["name_key"], str(r["id"])]) for r in rows]
+        return Page(items=items, next_cursor=cursors[-1] if more else None), cursors
+
+    async def get(self, principal: Principal, customer_id: UUID) -> Customer:
+        row = await repo.get(customer_id)
+        if row is None:
+            raise NotFound("No such customer")
+        try:
+            decision = await self._decide(principal, row)
+        except Forbidden:
+            # Out of scope looks exactly like absent: existence itself is not disclosed.
+            raise NotFound("No such customer") from None
+        return to_view(decision, row)
+
+    async def get_many(self, principal: Principal, ids: list[UUID]) -> dict[UUID, Customer | None]:
+        """Views for several ids in two queries (for dataloaders); unreachable ones are None."""
+        rows = await repo.get_many(ids)
+        consents = await self._consents([r["id"] for r in rows])
+        out: dict[UUID, Customer | None] = {i: None for i in ids}
+        for r in rows:
+            try:
+                out[r["id"]] = to_view(decide(self.policies.current, principal, "customer", _record(r, consents[r["id"]])), r)
+            except Forbidden:
+                pass
+        return out
+
+    async def create(self, principal: Principal, data: CustomerCreate) -> Customer:
+        # Fields that carry a value need write permission; empty defaults do not.
+        given = [
+            name for name in data.__struct_fields__
+            if name != "home_store_id" and getattr(data, name) not in (None, {}, [], False)
+        ]
+        check_create(self.policies.current, principal, "customer", data.home_store_id, given)
+        validate_contact({"email": data.email, "phone": data.phone, "birthdate": data.birthdate})
+        await self._check_references(data.home_store_id, data.primary_associate_id, data.secondary_associate_id)
+        cid = uuid4()
+        values = {
+            "id": cid,
+            "first_name": data.first_name.strip(),
+            "last_name": data.last_name.strip(),
+            "email": data.email.strip() if data.email else None,
+            "phone": data.phone.strip() if data.phone else None,
+            "birthdate": data.birthdate,
+            "language": data.language,
+            "home_store": data.home_store_id,
+            "primary_associate": data.primary_associate_id,
+            "secondary_associate": data.secondary_associate_id,
+            "sizes": data.sizes,
+            "preferences": data.preferences,
+            "tags": data.tags,
+            "vip": data.vip,
+        }
+        values.update(_keys(values))
+        async with db.transaction():
+            await repo.insert(values)
+        return await self.get(principal, cid)
+
+    async def update(self, principal: Principal, customer_id: UUID, data: CustomerUpdate, *, if_version: int | None = None) -> Customer:
+        """Apply a partial update as a whole or not at all: every field must be writable by
+        the caller for this customer, and the row must not have changed underneath."""
+        changes = data.changes()
+        if not changes:
+            raise ValidationFailed("The update contains no fields")
+        validate_contact(changes)
+        async with db.transaction():
+            row = await repo.get(customer_id)
+            if row is None:
+                raise NotFound("No such customer")
+            try:
+                decision = await self._decide(principal, row)
+            except Forbidden:
+                raise NotFound("No such customer") from None
+            decision.check_write(changes.keys())
+            if if_version is not None and if_version != row["version"]:
+                raise PreconditionFailed(
+                    "The customer changed since you read it", extra={"currentVersion": row["version"]}
+                )
+            if "home_store_id" in changes and row_scope(self.policies.current, principal, "customer").kind != "all":
+                if changes["home_store_id"] not in principal.store_ids:
+                    raise Forbidden("You may only move customers to your own stores")
+            await self._check_references(
+                changes.get("home_store_id"), changes.get("primary_associate_id"), changes.get("secondary_associate_id")
+            )
+            values: dict[str, Any] = {}
+            for field, value in changes.items():
+                if isinstance(value, str) and field in ("first_name", "last_name", "email", "phone"):
+                    value = value.strip()
+                values[_COLUMN.get(field, field)] = value
+            merged = {**row, **values}
+            values.update(_keys(merged))
+            if not await repo.update(customer_id, values, expected_version=row["version"]):
+                raise Conflict("The customer was changed by someone else; reload and try again")
+        return await self.get(principal, customer_id)
+
+    async def _check_references(self, store_id: UUID | None, *associates: UUID | None) -> None:
+        if store_id is not None and not await staff_repo.stores_by_ids([store_id]):
+            raise ValidationFailed("homeStoreId does not name a store", extra={"field": "homeStoreId"})
+        for staff_id in associates:
+            if staff_id is None:
+                continue
+            staff = await staff_repo.by_id(staff_id)
+            if staff is None or not staff["active"] or staff["role"] not in (Role.ASSOCIATE.value, Role.STORE_MANAGER.value):
+                raise ValidationFailed("An associate id does not name an active seller", extra={"field": "primaryAssociateId"})
+
+
+def _keys(values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name_key": name_key(values["first_name"], values["last_name"]),
+        "email_key": normalize_email(values.get("email")),
+        "phone_key": phone_digits(values.get("phone")),
+    }
+

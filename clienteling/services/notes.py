@@ -1,0 +1,97 @@
+"""Notes: sellers' memory of a customer. Private notes are visible to their author only."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from uuid import UUID, uuid4
+
+from clienteling import db
+from clienteling.policy_store import PolicyStore
+from clienteling.repositories import customers as customer_repo
+from clienteling.repositories import notes as repo
+from domain.errors import Forbidden, NotFound
+from domain.notes import Note, NoteCreate
+from domain.staff import Principal
+from permissions import RecordContext, decide, row_scope
+from permissions.decision import check_create
+
+__all__ = ["NoteService"]
+
+
+def _to_note(row: dict[str, Any], projected: dict[str, Any]) -> Note:
+    return Note(
+        id=row["id"], customer_id=row["customer"], author_id=projected["author_id"],
+        body=projected["body"], pinned=projected["pinned"], visibility=projected["visibility"],
+        created_at=projected["created_at"], updated_at=projected["updated_at"],
+    )
+
+
+class NoteService:
+    def __init__(self, policies: PolicyStore) -> None:
+        self.policies = policies
+
+    async def _customer_store(self, principal: Principal, customer_id: UUID) -> UUID:
+        """The customer's store, if the caller can reach the customer at all."""
+        row = await customer_repo.get(customer_id)
+        if row is None:
+            raise NotFound("No such customer")
+        ctx = RecordContext(store_id=row["home_store"], primary_associate_id=row["primary_associate"], secondary_associate_id=row["secondary_associate"])
+        try:
+            decide(self.policies.current, principal, "customer", ctx)
+        except Forbidden:
+            raise NotFound("No such customer") from None
+        return row["home_store"]
+
+    async def add(self, principal: Principal, customer_id: UUID, data: NoteCreate) -> Note:
+        store_id = await self._customer_store(principal, customer_id)
+        fields = ["body"] + (["pinned"] if data.pinned else []) + (["visibility"] if data.visibility != "shared" else [])
+        check_create(self.policies.current, principal, "note", store_id, fields)
+        now = dt.datetime.now(dt.timezone.utc)
+        note_id = uuid4()
+        values = {
+            "id": note_id, "customer": customer_id, "author": principal.staff_id, "body": data.body,
+            "pinned": data.pinned, "visibility": data.visibility, "created_at": now, "updated_at": now,
+        }
+        async with db.transaction():
+            await repo.insert(values)
+        row = await repo.get(note_id)
+        assert row is not None
+        return self._view(principal, store_id, row)
+
+    async def list_for(self, principal: Principal, customer_ids: list[UUID], *, limit_each: int | None = None) -> dict[UUID, list[Note]]:
+        """Visible notes of several customers in two queries (for dataloaders). Customers the
+        caller cannot reach get an empty list; notes the caller may not see are left out."""
+        policy = self.policies.current
+        row_scope(policy, principal, "note")
+        reachable: dict[UUID, UUID] = {}
+        for row in await customer_repo.get_many(customer_ids):
+            ctx = RecordContext(store_id=row["home_store"], primary_associate_id=row["primary_associate"], secondary_associate_id=row["secondary_associate"])
+            try:
+                decide(policy, principal, "customer", ctx)
+            except Forbidden:
+                continue
+            reachable[row["id"]] = row["home_store"]
+        rows = await repo.for_customers(list(reachable))
+        out: dict[UUID, list[Note]] = {cid: [] for cid in customer_ids}
+        for cid, notes in rows.items():
+            for row in notes:
+                try:
+                    out[cid].append(self._view(principal, reachable[cid], row))
+                except Forbidden:
+                    continue
+                if limit_each is not None and len(out[cid]) >= limit_each:
+                    break
+        return out
+
+    async def list(self, principal: Principal, customer_id: UUID) -> list[Note]:
+        row_scope(self.policies.current, principal, "note")
+        await self._customer_store(principal, customer_id)
+        return (await self.list_for(principal, [customer_id]))[customer_id]
+
+    def _view(self, principal: Principal, store_id: UUID, row: dict[str, Any]) -> Note:
+        ctx = RecordContext(store_id=store_id, author_id=row["author"], private=row["visibility"] == "private")
+        decision = decide(self.policies.current, principal, "note", ctx)
+        values = {k: row[k] for k in ("body", "pinned", "visibility", "created_at", "updated_at")}
+        values["author_id"] = row["author"]
+        return _to_note(row, decision.project(values))

@@ -1,0 +1,71 @@
+"""Per-request GraphQL context: services, the caller, and dataloaders built for this request."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from strawberry.dataloader import DataLoader
+from strawberry.litestar import BaseContext
+
+from domain.errors import NotAuthenticated
+from domain.staff import Principal
+
+__all__ = ["GraphQLContext", "Services"]
+
+
+class Services(msgspec.Struct, kw_only=True):
+    """The use cases the GraphQL layer may call; wired once in the app factory."""
+
+    auth: Any
+    customers: Any
+    notes: Any
+    staff: Any
+
+
+class GraphQLContext(BaseContext, kw_only=True):
+    services: Services
+    # strawberry stores WebSocket connection params here (FIELD-NOTES: must be declared).
+    connection_params: dict[str, Any] | None = None
+    _principal: Principal | None = None
+    _loaders: dict[str, DataLoader[Any, Any]] = msgspec.field(default_factory=dict)
+
+    def _authorization(self) -> str | None:
+        if self.request is not None:
+            return self.request.headers.get("authorization")
+        params = self.connection_params or {}
+        headers = params.get("headers") if isinstance(params.get("headers"), dict) else params
+        value = headers.get("Authorization") or headers.get("authorization")
+        return value if isinstance(value, str) else None
+
+    async def principal(self) -> Principal:
+        """The authenticated caller; raises NOT_AUTHENTICATED / TOKEN_INVALID otherwise."""
+        if self._principal is None:
+            header = self._authorization()
+            if not header or not header.lower().startswith("bearer "):
+                raise NotAuthenticated("Send Authorization: Bearer <access token>")
+            self._principal = await self.services.auth.authenticate(header[7:].strip())
+        return self._principal
+
+    def loader(self, name: str, batch: Any) -> DataLoader[Any, Any]:
+        """A dataloader that lives for this request only."""
+        if name not in self._loaders:
+            self._loaders[name] = DataLoader(load_fn=batch)
+        return self._loaders[name]
+
+    async def notes_of(self, customer_id: UUID) -> list[Any]:
+        principal = await self.principal()
+
+        async def batch(ids: list[UUID]) -> list[list[Any]]:
+            found = await self.services.notes.list_for(principal, list(ids))
+            return [found.get(i, []) for i in ids]
+
+        return await self.loader("notes", batch).load(customer_id)
+
+    async def store(self, store_id: UUID) -> Any:
+        async def batch(ids: list[UUID]) -> list[Any]:
+            found = await self.services.staff.stores_by_ids(list(ids))
+            return [found.get(i) for i in ids]
+
+        return await self.loader("stores", batch).load(store_id)

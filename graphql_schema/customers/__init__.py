@@ -1,0 +1,1 @@
+"""Customers area: types, queries and mutations."""

@@ -1,0 +1,31 @@
+"""Customer mutations."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import strawberry
+from strawberry.types import Info
+
+from domain.customers import CustomerUpdate
+from domain.notes import NoteCreate
+from graphql_schema.convert import parse_id, to_struct
+from graphql_schema.customers.types import Customer, CustomerUpdateInput, Note, NoteInput
+
+__all__ = ["CustomerMutations"]
+
+
+@strawberry.type
+class CustomerMutations:
+    @strawberry.mutation(description="Change some fields of a customer; all or nothing. Pass expectedVersion to refuse overwriting a newer version.")
+    async def update_customer(self, info: Info, id: strawberry.ID, input: CustomerUpdateInput, expected_version: Optional[int] = None) -> Customer:
+        principal = await info.context.principal()
+        data = to_struct(input, CustomerUpdate)
+        updated = await info.context.services.customers.update(principal, parse_id(id), data, if_version=expected_version)
+        return Customer.of(updated)
+
+    @strawberry.mutation(description="Add a note to a customer.")
+    async def add_note(self, info: Info, customer_id: strawberry.ID, input: NoteInput) -> Note:
+        principal = await info.context.principal()
+        data = to_struct(input, NoteCreate)
+        return Note.of(await info.context.services.notes.add(principal, parse_id(customer_id, "customerId"), data))

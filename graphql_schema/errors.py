@@ -1,0 +1,38 @@
+"""Every GraphQL error carries ``extensions.code``; unexpected errors are masked."""
+
+from __future__ import annotations
+
+import logging
+
+from graphql.error import GraphQLError
+from strawberry.extensions import MaskErrors
+
+from domain.errors import DomainError
+
+__all__ = ["ErrorCodes"]
+
+log = logging.getLogger("clienteling.graphql")
+
+
+class ErrorCodes(MaskErrors):
+    """Map domain errors to their stable codes, tag parse and validation errors, and hide
+    anything unexpected behind INTERNAL_SERVER_ERROR (logged without its message, which
+    might hold personal data)."""
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        return [self._with_code(e) for e in errors]
+
+    def _with_code(self, error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        if isinstance(original, DomainError):
+            extensions = {"code": original.code, **original.extra}
+            return GraphQLError(original.detail, nodes=error.nodes, source=error.source, positions=error.positions, path=error.path, extensions=extensions)
+        if error.extensions and "code" in error.extensions:
+            return error
+        if original is None:
+            code = "GRAPHQL_PARSE_FAILED" if error.message.startswith("Syntax Error") else "GRAPHQL_VALIDATION_FAILED"
+            if error.path is not None:
+                code = "BAD_USER_INPUT"
+            return GraphQLError(error.message, nodes=error.nodes, source=error.source, positions=error.positions, path=error.path, extensions={"code": code})
+        log.error("unexpected GraphQL error: %s at %s", type(original).__name__, error.path, exc_info=original)
+        return GraphQLError("Internal server error", nodes=error.nodes, source=error.source, positions=error.positions, path=error.path, extensions={"code": "INTERNAL_SERVER_ERROR"})

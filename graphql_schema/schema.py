@@ -1,0 +1,34 @@
+"""The root schema: areas merged, caches and limits on, errors coded."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.tools import merge_types
+
+from graphql_schema.customers.mutations import CustomerMutations
+from graphql_schema.customers.queries import CustomerQueries
+from graphql_schema.errors import ErrorCodes
+from graphql_schema.staff.queries import StaffQueries
+
+__all__ = ["build_schema", "MAX_DEPTH"]
+
+MAX_DEPTH = 10
+
+Query = merge_types("Query", (StaffQueries, CustomerQueries))
+Mutation = merge_types("Mutation", (CustomerMutations,))
+
+
+def build_schema() -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=[
+            ErrorCodes,
+            ParserCache,
+            ValidationCache,
+            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+            lambda: MaxAliasesLimiter(max_alias_count=30),
+            lambda: MaxTokensLimiter(max_token_count=2000),
+        ],
+    )

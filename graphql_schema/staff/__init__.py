@@ -1,0 +1,1 @@
+"""Staff area: the signed-in staff member."""

@@ -1,0 +1,109 @@
+"""The declarative policy: its vocabulary, loading and validation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+from domain.consent import PURPOSES
+from domain.customers import CUSTOMER_FIELDS
+from domain.staff import Role
+
+__all__ = ["Access", "Scope", "ReadRule", "ResourcePolicy", "Policy", "PolicyError", "RESOURCE_FIELDS", "load_policy", "load_default_policy"]
+
+Access = Literal["full", "masked", "none"]
+Scope = Literal["assigned", "store", "all"]
+
+# Every resource the policy governs and the fields it may mention.
+RESOURCE_FIELDS: dict[str, tuple[str, ...]] = {
+    "customer": CUSTOMER_FIELDS,
+    "note": ("body", "pinned", "visibility", "author_id", "created_at", "updated_at"),
+}
+
+DEFAULT_POLICY_PATH = Path(__file__).with_name("default_policy.toml")
+
+
+class PolicyError(ValueError):
+    """The policy document does not validate; the message names the offending entry."""
+
+
+class ReadRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    access: Access
+    in_book: Access | None = None
+    consent: str | None = None
+
+
+class ResourcePolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    scope: Scope
+    read: dict[str, Access | ReadRule] = {}
+    write: list[str] = []
+    create: bool = False
+
+    def rule(self, field: str) -> ReadRule:
+        value = self.read.get(field)
+        if value is None:
+            return _NONE
+        if isinstance(value, str):
+            return ReadRule(access=value)
+        return value
+
+
+_NONE = ReadRule(access="none")
+
+
+class Policy(msgspec.Struct, frozen=True, eq=False, forbid_unknown_fields=True):
+    """Hashable by identity so decisions can be cached per loaded policy."""
+
+    version: int
+    roles: dict[str, dict[str, ResourcePolicy]]
+    consent_gates: dict[str, dict[str, str]] = {}
+
+    def resource(self, role: Role, resource: str) -> ResourcePolicy | None:
+        return self.roles.get(role.value, {}).get(resource)
+
+
+def _validate(policy: Policy) -> Policy:
+    role_names = {r.value for r in Role}
+    for role, resources in policy.roles.items():
+        if role not in role_names:
+            raise PolicyError(f"roles.{role}: unknown role (known: {', '.join(sorted(role_names))})")
+        for resource, rp in resources.items():
+            known = RESOURCE_FIELDS.get(resource)
+            if known is None:
+                raise PolicyError(f"roles.{role}.{resource}: unknown resource")
+            where = f"roles.{role}.{resource}"
+            for field, rule in rp.read.items():
+                if field not in known:
+                    raise PolicyError(f"{where}.read.{field}: unknown field")
+                if isinstance(rule, ReadRule) and rule.consent and rule.consent not in PURPOSES:
+                    raise PolicyError(f"{where}.read.{field}: unknown consent purpose {rule.consent!r}")
+            for field in rp.write:
+                if field not in known:
+                    raise PolicyError(f"{where}.write: unknown field {field!r}")
+                if rp.rule(field).access == "none" and (rp.rule(field).in_book or "none") == "none":
+                    raise PolicyError(f"{where}.write: {field!r} is writable but never readable")
+    for resource, gates in policy.consent_gates.items():
+        known = RESOURCE_FIELDS.get(resource)
+        if known is None:
+            raise PolicyError(f"consent_gates.{resource}: unknown resource")
+        for field, purpose in gates.items():
+            if field not in known:
+                raise PolicyError(f"consent_gates.{resource}.{field}: unknown field")
+            if purpose not in PURPOSES:
+                raise PolicyError(f"consent_gates.{resource}.{field}: unknown consent purpose {purpose!r}")
+    return policy
+
+
+def load_policy(text: str | bytes) -> Policy:
+    """Parse and validate a TOML policy document; raise :class:`PolicyError` if it is wrong."""
+    try:
+        policy = msgspec.toml.decode(text, type=Policy)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise PolicyError(str(exc)) from exc
+    return _validate(policy)
+
+
+def load_default_policy() -> Policy:
+    return load_policy(DEFAULT_POLICY_PATH.read_bytes())
