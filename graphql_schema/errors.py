@@ -9,7 +9,7 @@ from strawberry.extensions import MaskErrors
 
 from domain.errors import DomainError
 
-__all__ = ["ErrorCodes"]
+__all__ = ["ErrorCodes", "tag_pre_execution_errors"]
 
 log = logging.getLogger("clienteling.graphql")
 
@@ -36,3 +36,13 @@ class ErrorCodes(MaskErrors):
             return GraphQLError(error.message, nodes=error.nodes, source=error.source, positions=error.positions, path=error.path, extensions={"code": code})
         log.error("unexpected GraphQL error: %s at %s", type(original).__name__, error.path, exc_info=original)
         return GraphQLError("Internal server error", nodes=error.nodes, source=error.source, positions=error.positions, path=error.path, extensions={"code": "INTERNAL_SERVER_ERROR"})
+
+
+def tag_pre_execution_errors(errors: list[GraphQLError]) -> None:
+    """Give a code to errors raised before execution (a syntax error caught by the parser
+    cache never reaches an extension hook), in place on the objects the response uses."""
+    for error in errors:
+        if not error.extensions or "code" not in error.extensions:
+            if error.original_error is None or isinstance(error.original_error, GraphQLError):
+                code = "GRAPHQL_PARSE_FAILED" if error.message.startswith("Syntax Error") else "GRAPHQL_VALIDATION_FAILED"
+                error.extensions = {**(error.extensions or {}), "code": code}

@@ -8,7 +8,7 @@ from strawberry.tools import merge_types
 
 from graphql_schema.customers.mutations import CustomerMutations
 from graphql_schema.customers.queries import CustomerQueries
-from graphql_schema.errors import ErrorCodes
+from graphql_schema.errors import ErrorCodes, tag_pre_execution_errors
 from graphql_schema.staff.queries import StaffQueries
 
 __all__ = ["build_schema", "MAX_DEPTH"]
@@ -19,8 +19,15 @@ Query = merge_types("Query", (StaffQueries, CustomerQueries))
 Mutation = merge_types("Mutation", (CustomerMutations,))
 
 
+class CodedSchema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:  # noqa: ANN001
+        # strawberry's default logs every error message, and validation messages can quote
+        # input values (personal data). Unexpected errors are logged by ErrorCodes instead.
+        tag_pre_execution_errors(errors)
+
+
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+    return CodedSchema(
         query=Query,
         mutation=Mutation,
         extensions=[
