@@ -41,7 +41,7 @@ class Passwords:
             self.hasher.verify(stored_hash or self._dummy, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return VerifyResult(False)
-        if stored_hash is None:
+        if not stored_hash:  # no account, or an account without a usable hash
             return VerifyResult(False)
         if self.hasher.check_needs_rehash(stored_hash):
             return VerifyResult(True, self.hasher.hash(password))

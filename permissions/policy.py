@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Literal
 
@@ -97,12 +98,41 @@ def _validate(policy: Policy) -> Policy:
 
 
 def load_policy(text: str | bytes) -> Policy:
-    """Parse and validate a TOML policy document; raise :class:`PolicyError` if it is wrong."""
+    """Parse and validate a TOML policy document; raise :class:`PolicyError` naming the
+    offending entry (``roles.associate.customer.read.email: ...``) if it is wrong."""
     try:
-        policy = msgspec.toml.decode(text, type=Policy)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raw = tomllib.loads(text.decode() if isinstance(text, bytes) else text)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"not valid TOML: {exc}") from exc
+    roles = raw.pop("roles", None)
+    if not isinstance(roles, dict):
+        raise PolicyError("roles: missing or not a table")
+    decoded_roles: dict[str, dict[str, ResourcePolicy]] = {}
+    for role, resources in roles.items():
+        if not isinstance(resources, dict):
+            raise PolicyError(f"roles.{role}: not a table")
+        decoded_roles[role] = {}
+        for resource, body in resources.items():
+            where = f"roles.{role}.{resource}"
+            if not isinstance(body, dict):
+                raise PolicyError(f"{where}: not a table")
+            read = body.get("read", {})
+            if isinstance(read, dict):
+                # Decode each read rule on its own so an error names its field.
+                for field, rule in read.items():
+                    try:
+                        msgspec.convert(rule, Access | ReadRule)
+                    except msgspec.ValidationError as exc:
+                        raise PolicyError(f"{where}.read.{field}: {exc}") from exc
+            try:
+                decoded_roles[role][resource] = msgspec.convert(body, ResourcePolicy)
+            except msgspec.ValidationError as exc:
+                raise PolicyError(f"{where}: {exc}") from exc
+    try:
+        policy = msgspec.convert({**raw, "roles": {}}, Policy)
+    except msgspec.ValidationError as exc:
         raise PolicyError(str(exc)) from exc
-    return _validate(policy)
+    return _validate(Policy(version=policy.version, roles=decoded_roles, consent_gates=policy.consent_gates))
 
 
 def load_default_policy() -> Policy:
