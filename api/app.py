@@ -17,11 +17,13 @@ from api.routes.auth import AuthController
 from api.routes.customers import CustomerController
 from api.routes.health import health, ready
 from api.routes.me import me
+from api.routes.permissions import BreakGlassController, PermissionsController, PolicyAdminController
 from api.settings import Settings, load_settings
 from clienteling import db
 from clienteling.passwords import Passwords
 from clienteling.policy_store import PolicyStore
 from clienteling.services.auth import AuthConfig, AuthService
+from clienteling.services.break_glass import BreakGlassService
 from clienteling.services.customers import CustomerService
 from clienteling.services.notes import NoteService
 from clienteling.services.staff import StaffService
@@ -36,7 +38,8 @@ log = logging.getLogger("clienteling")
 
 
 def build_services(settings: Settings, *, passwords: Passwords | None = None, policy: Policy | None = None) -> AppServices:
-    policies = PolicyStore(policy)
+    policies = PolicyStore(policy, path=settings.policy_file)
+    break_glass = BreakGlassService(policies)
     auth_config = AuthConfig(
         refresh_token_ttl=settings.refresh_token_ttl,
         login_max_failures_account=settings.login_max_failures_account,
@@ -45,7 +48,8 @@ def build_services(settings: Settings, *, passwords: Passwords | None = None, po
     )
     return AppServices(
         auth=AuthService(auth_config, TokenSigner(settings.secret_key, settings.access_token_ttl), passwords or Passwords()),
-        customers=CustomerService(policies),
+        customers=CustomerService(policies, break_glass),
+        break_glass=break_glass,
         notes=NoteService(policies),
         staff=StaffService(),
         policies=policies,
@@ -57,7 +61,10 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
     at start-up and closes its pool at shutdown; tests that bind their own pass False."""
     settings = settings or load_settings()
     services = build_services(settings, passwords=passwords, policy=policy)
-    gql_services = Services(auth=services.auth, customers=services.customers, notes=services.notes, staff=services.staff)
+    gql_services = Services(
+        auth=services.auth, customers=services.customers, notes=services.notes, staff=services.staff,
+        break_glass=services.break_glass, policies=services.policies,
+    )
 
     async def graphql_context() -> GraphQLContext:
         return GraphQLContext(services=gql_services)
@@ -79,7 +86,10 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
             await db.close_pool()
 
     app = Litestar(
-        route_handlers=[health, ready, me, AuthController, CustomerController, GraphQLController],
+        route_handlers=[
+            health, ready, me, AuthController, CustomerController, PermissionsController,
+            BreakGlassController, PolicyAdminController, GraphQLController,
+        ],
         exception_handlers=exception_handlers,
         middleware=[RequestIdMiddleware],
         on_startup=[on_startup],

@@ -19,6 +19,7 @@ class AppServices(msgspec.Struct, kw_only=True):
     notes: Any
     staff: Any
     policies: Any
+    break_glass: Any
 
 
 def services_of(request: Request) -> AppServices:

@@ -34,6 +34,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_min: int = 2
     db_pool_max: int = 10
     graphiql: bool = True
+    policy_file: str | None = None
     demo: bool = False
     # Failed sign-ins before an account or a client address is slowed down (429).
     login_max_failures_account: int = 5
@@ -102,7 +103,20 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if subject and not subject.startswith(("mailto:", "https://")):
         raise SettingsError(f"{PREFIX}VAPID_SUBJECT must be a mailto: or https: URL")
 
+    policy_file = env.get(PREFIX + "POLICY_FILE") or None
+    if policy_file:
+        from permissions import PolicyError, load_policy
+
+        try:
+            with open(policy_file, "rb") as fh:
+                load_policy(fh.read())
+        except OSError as exc:
+            raise SettingsError(f"{PREFIX}POLICY_FILE cannot be read: {exc}") from None
+        except PolicyError as exc:
+            raise SettingsError(f"{PREFIX}POLICY_FILE does not validate: {exc}") from None
+
     return Settings(
+        policy_file=policy_file,
         database_url=db,
         secret_key=secret,
         redis_url=redis,

@@ -36,6 +36,7 @@ __all__ = [
     "Purchase",
     "PurchaseLine",
     "Note",
+    "BreakGlassGrant",
     "ALL_TABLES",
 ]
 
@@ -193,6 +194,19 @@ class Note(Table, tablename="note"):
     deleted_at = Timestamptz(null=True, default=None)
 
 
+class BreakGlassGrant(Table, tablename="break_glass_grant"):
+    """A staff member opened a customer outside their scope, giving a reason. Read-only and
+    time-limited; kept as the record of why the access happened."""
+
+    id = UUID(primary_key=True)
+    staff = ForeignKey(Staff, index=True)
+    customer = ForeignKey(Customer, index=True)
+    store = ForeignKey(Store, index=True)  # the customer's home store at the time
+    reason = Text()
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    expires_at = Timestamptz()
+
+
 ALL_TABLES: list[type[Table]] = [
     Store,
     Staff,
@@ -206,4 +220,5 @@ ALL_TABLES: list[type[Table]] = [
     Purchase,
     PurchaseLine,
     Note,
+    BreakGlassGrant,
 ]

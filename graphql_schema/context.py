@@ -22,6 +22,8 @@ class Services(msgspec.Struct, kw_only=True):
     customers: Any
     notes: Any
     staff: Any
+    break_glass: Any
+    policies: Any
 
 
 class GraphQLContext(BaseContext, kw_only=True):

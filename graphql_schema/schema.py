@@ -9,14 +9,15 @@ from strawberry.tools import merge_types
 from graphql_schema.customers.mutations import CustomerMutations
 from graphql_schema.customers.queries import CustomerQueries
 from graphql_schema.errors import ErrorCodes, tag_pre_execution_errors
+from graphql_schema.permissions.resolvers import PermissionMutations, PermissionQueries
 from graphql_schema.staff.queries import StaffQueries
 
 __all__ = ["build_schema", "MAX_DEPTH"]
 
 MAX_DEPTH = 10
 
-Query = merge_types("Query", (StaffQueries, CustomerQueries))
-Mutation = merge_types("Mutation", (CustomerMutations,))
+Query = merge_types("Query", (StaffQueries, CustomerQueries, PermissionQueries))
+Mutation = merge_types("Mutation", (CustomerMutations, PermissionMutations))
 
 
 class CodedSchema(strawberry.Schema):

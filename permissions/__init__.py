@@ -8,11 +8,14 @@ queries in the first place. Nothing here does I/O.
 
 from permissions.decision import Decision, RecordContext, RowScope, decide, row_scope, searchable_fields
 from permissions.masking import mask
+from permissions.effective import EffectivePolicy, effective_policy
 from permissions.policy import Access, Policy, PolicyError, load_default_policy, load_policy
 
 __all__ = [
     "Access",
     "Decision",
+    "EffectivePolicy",
+    "effective_policy",
     "Policy",
     "PolicyError",
     "RecordContext",

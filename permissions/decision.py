@@ -26,6 +26,9 @@ class RecordContext(msgspec.Struct, frozen=True):
     consents: frozenset[str] = frozenset()
     author_id: UUID | None = None  # notes
     private: bool = False  # notes
+    # The caller holds a live break-glass grant for this record: scope does not apply
+    # (field rules still do, and writes stay refused).
+    break_glass: bool = False
 
 
 class RowScope(msgspec.Struct, frozen=True):
@@ -81,11 +84,14 @@ def decide(policy: Policy, principal: Principal, resource: str, record: RecordCo
     rp = policy.resource(principal.role, resource)
     if rp is None:
         raise Forbidden(f"Your role has no access to {resource} records")
-    if not _reachable(rp.scope, principal, record):
-        raise Forbidden(f"This {resource} is outside your scope")
     if record.private and record.author_id != principal.staff_id:
         raise Forbidden(f"This {resource} is private to its author")
     in_book = principal.staff_id in (record.primary_associate_id, record.secondary_associate_id)
+    if not _reachable(rp.scope, principal, record):
+        if not (record.break_glass and principal.role.value in policy.break_glass.roles):
+            raise Forbidden(f"This {resource} is outside your scope")
+        view = _decision(policy, principal.role.value, resource, in_book, record.consents)
+        return Decision(fields=view.fields, writable=frozenset())
     return _decision(policy, principal.role.value, resource, in_book, record.consents)
 
 

@@ -12,7 +12,7 @@ from domain.consent import PURPOSES
 from domain.customers import CUSTOMER_FIELDS
 from domain.staff import Role
 
-__all__ = ["Access", "Scope", "ReadRule", "ResourcePolicy", "Policy", "PolicyError", "RESOURCE_FIELDS", "load_policy", "load_default_policy"]
+__all__ = ["Access", "Scope", "ReadRule", "ResourcePolicy", "Policy", "BreakGlass", "CAPABILITIES", "PolicyError", "RESOURCE_FIELDS", "load_policy", "load_default_policy"]
 
 Access = Literal["full", "masked", "none"]
 Scope = Literal["assigned", "store", "all"]
@@ -54,12 +54,29 @@ class ResourcePolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 _NONE = ReadRule(access="none")
 
 
+class BreakGlass(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Who may open a customer outside their scope by giving a reason, and for how long."""
+
+    roles: list[str] = []
+    minutes: int = 30
+    min_reason_length: int = 15
+
+
+# Actions that are not field reads or writes; each lists the roles allowed.
+CAPABILITIES: tuple[str, ...] = ("reload_policy", "view_break_glass_log")
+
+
 class Policy(msgspec.Struct, frozen=True, eq=False, forbid_unknown_fields=True):
     """Hashable by identity so decisions can be cached per loaded policy."""
 
     version: int
     roles: dict[str, dict[str, ResourcePolicy]]
     consent_gates: dict[str, dict[str, str]] = {}
+    break_glass: BreakGlass = BreakGlass()
+    capabilities: dict[str, list[str]] = {}
+
+    def allows(self, role: Role, capability: str) -> bool:
+        return role.value in self.capabilities.get(capability, [])
 
     def resource(self, role: Role, resource: str) -> ResourcePolicy | None:
         return self.roles.get(role.value, {}).get(resource)
@@ -85,6 +102,17 @@ def _validate(policy: Policy) -> Policy:
                     raise PolicyError(f"{where}.write: unknown field {field!r}")
                 if rp.rule(field).access == "none" and (rp.rule(field).in_book or "none") == "none":
                     raise PolicyError(f"{where}.write: {field!r} is writable but never readable")
+    for role in policy.break_glass.roles:
+        if role not in role_names:
+            raise PolicyError(f"break_glass.roles: unknown role {role!r}")
+    if not 1 <= policy.break_glass.minutes <= 24 * 60:
+        raise PolicyError("break_glass.minutes: must be between 1 and 1440")
+    for capability, allowed in policy.capabilities.items():
+        if capability not in CAPABILITIES:
+            raise PolicyError(f"capabilities.{capability}: unknown capability (known: {', '.join(CAPABILITIES)})")
+        for role in allowed:
+            if role not in role_names:
+                raise PolicyError(f"capabilities.{capability}: unknown role {role!r}")
     for resource, gates in policy.consent_gates.items():
         known = RESOURCE_FIELDS.get(resource)
         if known is None:
@@ -132,7 +160,12 @@ def load_policy(text: str | bytes) -> Policy:
         policy = msgspec.convert({**raw, "roles": {}}, Policy)
     except msgspec.ValidationError as exc:
         raise PolicyError(str(exc)) from exc
-    return _validate(Policy(version=policy.version, roles=decoded_roles, consent_gates=policy.consent_gates))
+    return _validate(
+        Policy(
+            version=policy.version, roles=decoded_roles, consent_gates=policy.consent_gates,
+            break_glass=policy.break_glass, capabilities=policy.capabilities,
+        )
+    )
 
 
 def load_default_policy() -> Policy:

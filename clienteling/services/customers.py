@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
+
+import msgspec
 
 from clienteling import db
 from clienteling.policy_store import PolicyStore
@@ -18,6 +20,9 @@ from domain.staff import Principal, Role
 from domain.text import name_key, normalize_email, phone_digits, search_terms
 from permissions import Decision, RecordContext, decide, row_scope, searchable_fields
 from permissions.decision import check_create
+
+if TYPE_CHECKING:
+    from clienteling.services.break_glass import BreakGlassService
 
 __all__ = ["CustomerService", "PreconditionFailed", "MAX_QUERY_LENGTH"]
 
@@ -61,8 +66,9 @@ def to_view(decision: Decision, row: dict[str, Any]) -> Customer:
 
 
 class CustomerService:
-    def __init__(self, policies: PolicyStore) -> None:
+    def __init__(self, policies: PolicyStore, break_glass: "BreakGlassService | None" = None) -> None:
         self.policies = policies
+        self.break_glass = break_glass
 
     async def _consents(self, ids: list[UUID]) -> dict[UUID, frozenset[str]]:
         now = dt.datetime.now(dt.timezone.utc)
@@ -115,11 +121,15 @@ class CustomerService:
         row = await repo.get(customer_id)
         if row is None:
             raise NotFound("No such customer")
+        consents = (await self._consents([customer_id]))[customer_id]
+        record = _record(row, consents)
         try:
-            decision = await self._decide(principal, row)
+            decision = decide(self.policies.current, principal, "customer", record)
         except Forbidden:
-            # Out of scope looks exactly like absent: existence itself is not disclosed.
-            raise NotFound("No such customer") from None
+            if self.break_glass is None or not await self.break_glass.is_granted(principal, customer_id):
+                # Out of scope looks exactly like absent: existence itself is not disclosed.
+                raise NotFound("No such customer") from None
+            decision = decide(self.policies.current, principal, "customer", msgspec.structs.replace(record, break_glass=True))
         return to_view(decision, row)
 
     async def get_many(self, principal: Principal, ids: list[UUID]) -> dict[UUID, Customer | None]:

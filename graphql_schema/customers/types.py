@@ -54,7 +54,7 @@ class Note:
 @strawberry.type(
     description=(
         "A customer as the caller may see them. Fields the caller's role may not read are null; "
-        "masked fields carry a masked value (e.g. a•••@example.com). `myPermissions` tells which."
+        "masked fields carry a masked value (e.g. a•••@example.com). `myPermissions` tells which, without an error."
     )
 )
 class Customer:

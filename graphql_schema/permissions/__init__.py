@@ -1,0 +1,1 @@
+"""Permissions area: the caller's effective policy and break-glass access."""
