@@ -13,6 +13,7 @@ from strawberry.litestar import make_graphql_controller
 from api.deps import AppServices
 from api.errors import exception_handlers
 from api.request_id import RequestIdMiddleware
+from api.routes.audit import AuditController
 from api.routes.auth import AuthController
 from api.routes.customers import CustomerController
 from api.routes.health import health, ready
@@ -22,6 +23,7 @@ from api.settings import Settings, load_settings
 from clienteling import db
 from clienteling.passwords import Passwords
 from clienteling.policy_store import PolicyStore
+from clienteling.services.audit import AuditTrail
 from clienteling.services.auth import AuthConfig, AuthService
 from clienteling.services.break_glass import BreakGlassService
 from clienteling.services.customers import CustomerService
@@ -39,7 +41,8 @@ log = logging.getLogger("clienteling")
 
 def build_services(settings: Settings, *, passwords: Passwords | None = None, policy: Policy | None = None) -> AppServices:
     policies = PolicyStore(policy, path=settings.policy_file)
-    break_glass = BreakGlassService(policies)
+    audit = AuditTrail(policies)
+    break_glass = BreakGlassService(policies, audit)
     auth_config = AuthConfig(
         refresh_token_ttl=settings.refresh_token_ttl,
         login_max_failures_account=settings.login_max_failures_account,
@@ -48,9 +51,10 @@ def build_services(settings: Settings, *, passwords: Passwords | None = None, po
     )
     return AppServices(
         auth=AuthService(auth_config, TokenSigner(settings.secret_key, settings.access_token_ttl), passwords or Passwords()),
-        customers=CustomerService(policies, break_glass),
+        customers=CustomerService(policies, audit, break_glass),
+        audit=audit,
         break_glass=break_glass,
-        notes=NoteService(policies),
+        notes=NoteService(policies, audit),
         staff=StaffService(),
         policies=policies,
     )
@@ -88,7 +92,7 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
     app = Litestar(
         route_handlers=[
             health, ready, me, AuthController, CustomerController, PermissionsController,
-            BreakGlassController, PolicyAdminController, GraphQLController,
+            BreakGlassController, PolicyAdminController, AuditController, GraphQLController,
         ],
         exception_handlers=exception_handlers,
         middleware=[RequestIdMiddleware],

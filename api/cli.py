@@ -158,6 +158,23 @@ async def _create_staff(args: argparse.Namespace, settings: Settings) -> None:
     print(f"created {role.value} {args.email} ({staff_id})")
 
 
+async def _audit_verify(settings: Settings) -> None:
+    from clienteling.policy_store import PolicyStore
+    from clienteling.services.audit import AuditTrail
+
+    await _connect(settings)
+    verdict = await AuditTrail(PolicyStore()).verify()
+    if verdict.ok:
+        print(f"audit chain intact: {verdict.entries} entries verified")
+        return
+    print(
+        f"audit chain BROKEN at entry {verdict.first_bad_entry} ({verdict.problem}); "
+        f"{verdict.entries} entries read",
+        file=sys.stderr,
+    )
+    raise SystemExit(1)
+
+
 def main(argv: list[str] | None = None) -> None:
     import warnings
 
@@ -187,6 +204,10 @@ def main(argv: list[str] | None = None) -> None:
     create.add_argument("--name", default=None, help="display name")
     create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
 
+    audit = sub.add_parser("audit", help="the access audit trail")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    audit_sub.add_parser("verify", help="recompute the hash chain; exit 1 if it was altered")
+
     args = parser.parse_args(argv)
     if args.command == "serve":
         if args.workers < 1:
@@ -196,6 +217,8 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(_migrate(_settings()))
     elif args.command == "seed":
         asyncio.run(_seed_demo(_settings()))
+    elif args.command == "audit":
+        asyncio.run(_audit_verify(_settings()))
     elif args.command == "create-staff":
         asyncio.run(_create_staff(args, _settings()))
 

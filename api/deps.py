@@ -20,6 +20,7 @@ class AppServices(msgspec.Struct, kw_only=True):
     staff: Any
     policies: Any
     break_glass: Any
+    audit: Any
 
 
 def services_of(request: Request) -> AppServices:
@@ -31,4 +32,10 @@ async def provide_principal(request: Request) -> Principal:
     header = request.headers.get("authorization")
     if not header or not header.lower().startswith("bearer "):
         raise NotAuthenticated("Send Authorization: Bearer <access token>")
-    return await services_of(request).auth.authenticate(header[7:].strip())
+    principal = await services_of(request).auth.authenticate(header[7:].strip())
+    # Where the call came from, for the audit trail (the route template, not the raw path).
+    template = request.scope.get("path_template") or request.url.path
+    return msgspec.structs.replace(
+        principal, surface="rest", operation=f"{request.method} {template}",
+        request_id=request.scope.get("state", {}).get("request_id"),
+    )

@@ -37,6 +37,10 @@ __all__ = [
     "PurchaseLine",
     "Note",
     "BreakGlassGrant",
+    "ConsentNotice",
+    "ErasureRequest",
+    "AuditEntry",
+    "AuditSubject",
     "ALL_TABLES",
 ]
 
@@ -138,6 +142,23 @@ class Customer(Table, tablename="customer"):
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
     deleted_at = Timestamptz(null=True, default=None)
+    # GDPR: Art. 17 erasure (row kept, personal fields anonymised) and Art. 18 restriction.
+    erased_at = Timestamptz(null=True, default=None)
+    restricted_at = Timestamptz(null=True, default=None)
+
+
+class ConsentNotice(Table, tablename="consent_notice"):
+    """The exact text shown when consent is asked: versioned per purpose and language, never
+    edited once published; consent records point at it and carry its SHA-256."""
+
+    id = UUID(primary_key=True)
+    purpose = Varchar(length=40, index=True)
+    version = Varchar(length=32)
+    language = Varchar(length=8)
+    text = Text()
+    sha256 = Varchar(length=64)
+    published_at = Timestamptz(default=TimestamptzNow())
+    published_by = ForeignKey(Staff, null=True)
 
 
 class ConsentRecord(Table, tablename="consent_record"):
@@ -159,6 +180,7 @@ class ConsentRecord(Table, tablename="consent_record"):
     language = Varchar(length=8, null=True, default=None)
     evidence = Text(null=True, default=None)
     recorded_at = Timestamptz(default=TimestamptzNow())
+    notice = ForeignKey(ConsentNotice, null=True)
 
 
 class Purchase(Table, tablename="purchase"):
@@ -207,6 +229,47 @@ class BreakGlassGrant(Table, tablename="break_glass_grant"):
     expires_at = Timestamptz()
 
 
+class ErasureRequest(Table, tablename="erasure_request"):
+    """One Art. 17 request per reference: makes erasure idempotent and provable."""
+
+    id = UUID(primary_key=True)
+    customer = ForeignKey(Customer, index=True)
+    reference = Varchar(length=100, unique=True)
+    requested_by = ForeignKey(Staff, null=True)
+    completed_at = Timestamptz()
+
+
+class AuditEntry(Table, tablename="audit_entry"):
+    """Append-only, hash-chained record of access to personal data. Holds field names and
+    ids, never values. ``seq`` is gap-free; ``hash`` covers the entry and ``prev_hash``."""
+
+    seq = BigInt(primary_key=True)
+    occurred_at = Timestamptz()
+    actor_id = UUID(null=True, default=None, index=True)
+    actor_role = Varchar(length=32)
+    actor_stores = JSON(default="[]")
+    device_id = Varchar(length=64, null=True, default=None)
+    surface = Varchar(length=16)
+    operation = Varchar(length=120)
+    action = Varchar(length=32, index=True)
+    customer_ids = JSON(default="[]")
+    fields = JSON(default="[]")
+    purpose = Varchar(length=64, null=True, default=None)
+    reference = Varchar(length=100, null=True, default=None)
+    request_id = Varchar(length=128, null=True, default=None)
+    prev_hash = Varchar(length=64)
+    hash = Varchar(length=64, unique=True)
+
+
+class AuditSubject(Table, tablename="audit_subject"):
+    """Which customers an audit entry concerns, for filtering by customer. Derived from the
+    entry (covered by its hash through ``customer_ids``) and written with it."""
+
+    id = UUID(primary_key=True)
+    seq = BigInt(index=True)
+    customer = UUID(index=True)
+
+
 ALL_TABLES: list[type[Table]] = [
     Store,
     Staff,
@@ -216,9 +279,13 @@ ALL_TABLES: list[type[Table]] = [
     RefreshToken,
     LoginThrottle,
     Customer,
+    ConsentNotice,
     ConsentRecord,
     Purchase,
     PurchaseLine,
     Note,
     BreakGlassGrant,
+    ErasureRequest,
+    AuditEntry,
+    AuditSubject,
 ]

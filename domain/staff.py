@@ -28,6 +28,10 @@ class Principal(msgspec.Struct, frozen=True):
     store_ids: frozenset[UUID]
     session_id: UUID
     device_id: str | None = None
+    # How the call came in, for the audit trail: "rest", "graphql", "cli", ...
+    surface: str = "internal"
+    operation: str = ""
+    request_id: str | None = None
 
 
 class StaffView(msgspec.Struct, rename="camel", frozen=True):

@@ -41,14 +41,24 @@ class GraphQLContext(BaseContext, kw_only=True):
         value = headers.get("Authorization") or headers.get("authorization")
         return value if isinstance(value, str) else None
 
-    async def principal(self) -> Principal:
-        """The authenticated caller; raises NOT_AUTHENTICATED / TOKEN_INVALID otherwise."""
+    async def principal(self, info: Any = None) -> Principal:
+        """The authenticated caller (NOT_AUTHENTICATED / TOKEN_INVALID otherwise), labelled
+        with the GraphQL operation and field for the audit trail."""
         if self._principal is None:
             header = self._authorization()
             if not header or not header.lower().startswith("bearer "):
                 raise NotAuthenticated("Send Authorization: Bearer <access token>")
-            self._principal = await self.services.auth.authenticate(header[7:].strip())
-        return self._principal
+            principal = await self.services.auth.authenticate(header[7:].strip())
+            request_id = None
+            conn = self.request or self.websocket
+            if conn is not None:
+                request_id = conn.scope.get("state", {}).get("request_id")
+            self._principal = msgspec.structs.replace(principal, surface="graphql", request_id=request_id)
+        if info is None:
+            return self._principal
+        name = info.operation.name.value if info.operation.name else "-"
+        operation = f"{info.operation.operation.value} {name} {info.field_name}"
+        return msgspec.structs.replace(self._principal, operation=operation)
 
     def loader(self, name: str, batch: Any) -> DataLoader[Any, Any]:
         """A dataloader that lives for this request only."""

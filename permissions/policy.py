@@ -63,7 +63,15 @@ class BreakGlass(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 # Actions that are not field reads or writes; each lists the roles allowed.
-CAPABILITIES: tuple[str, ...] = ("reload_policy", "view_break_glass_log")
+CAPABILITIES: tuple[str, ...] = (
+    "reload_policy",
+    "view_break_glass_log",
+    "read_audit",
+    "export_customer",
+    "erase_customer",
+    "restrict_customer",
+    "publish_consent_notice",
+)
 
 
 class Policy(msgspec.Struct, frozen=True, eq=False, forbid_unknown_fields=True):

@@ -8,21 +8,21 @@ from uuid import UUID
 
 from clienteling.tables import BreakGlassGrant
 
-__all__ = ["insert", "has_active", "page"]
+__all__ = ["insert", "active_grant", "page"]
 
 
 async def insert(values: dict[str, Any]) -> None:
     await BreakGlassGrant.insert(BreakGlassGrant(**values)).run()
 
 
-async def has_active(staff_id: UUID, customer_id: UUID, now: dt.datetime) -> bool:
+async def active_grant(staff_id: UUID, customer_id: UUID, now: dt.datetime) -> UUID | None:
     row = (
         await BreakGlassGrant.select(BreakGlassGrant.id)
         .where((BreakGlassGrant.staff == staff_id) & (BreakGlassGrant.customer == customer_id) & (BreakGlassGrant.expires_at > now))
         .first()
         .run()
     )
-    return row is not None
+    return row["id"] if row else None
 
 
 async def page(*, store_ids: list[UUID] | None, staff_id: UUID | None, after: tuple[dt.datetime, UUID] | None, limit: int) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from clienteling import db
 from clienteling.policy_store import PolicyStore
 from clienteling.repositories import break_glass as repo
 from clienteling.repositories import customers as customer_repo
+from clienteling.services.audit import AuditTrail
 from domain.break_glass import BreakGlassGrant
 from domain.errors import Forbidden, NotFound, ValidationFailed
 from domain.pagination import Page, check_limit, decode_cursor, encode_cursor
@@ -26,8 +27,9 @@ def _grant(row: dict, now: dt.datetime) -> BreakGlassGrant:
 
 
 class BreakGlassService:
-    def __init__(self, policies: PolicyStore) -> None:
+    def __init__(self, policies: PolicyStore, audit: AuditTrail) -> None:
         self.policies = policies
+        self.audit = audit
 
     async def open(self, principal: Principal, customer_id: UUID, reason: str) -> BreakGlassGrant | None:
         """Grant the caller read access to one customer outside their scope for the policy's
@@ -58,12 +60,15 @@ class BreakGlassService:
         }
         async with db.transaction():
             await repo.insert(values)
+            # The reason stays in the grant (erasable); the chain references the grant id.
+            await self.audit.record(principal, action="break_glass", customer_ids=[customer_id], purpose="break_glass", reference=str(values["id"]))
         return _grant(values, now)
 
-    async def is_granted(self, principal: Principal, customer_id: UUID) -> bool:
+    async def active_grant(self, principal: Principal, customer_id: UUID) -> UUID | None:
+        """The id of the caller's live grant for this customer, if any."""
         if principal.role.value not in self.policies.current.break_glass.roles:
-            return False
-        return await repo.has_active(principal.staff_id, customer_id, dt.datetime.now(dt.timezone.utc))
+            return None
+        return await repo.active_grant(principal.staff_id, customer_id, dt.datetime.now(dt.timezone.utc))
 
     async def log(self, principal: Principal, *, limit: int | None, cursor: str | None) -> Page[BreakGlassGrant]:
         """Grants, newest first. Roles with ``view_break_glass_log`` see those of their

@@ -18,10 +18,12 @@ from domain.errors import Conflict, DomainError, Forbidden, NotFound, Validation
 from domain.pagination import Page, check_limit, decode_cursor, encode_cursor
 from domain.staff import Principal, Role
 from domain.text import name_key, normalize_email, phone_digits, search_terms
+from clienteling.services.audit import visible_fields
 from permissions import Decision, RecordContext, decide, row_scope, searchable_fields
 from permissions.decision import check_create
 
 if TYPE_CHECKING:
+    from clienteling.services.audit import AuditTrail
     from clienteling.services.break_glass import BreakGlassService
 
 __all__ = ["CustomerService", "PreconditionFailed", "MAX_QUERY_LENGTH"]
@@ -66,8 +68,9 @@ def to_view(decision: Decision, row: dict[str, Any]) -> Customer:
 
 
 class CustomerService:
-    def __init__(self, policies: PolicyStore, break_glass: "BreakGlassService | None" = None) -> None:
+    def __init__(self, policies: PolicyStore, audit: "AuditTrail", break_glass: "BreakGlassService | None" = None) -> None:
         self.policies = policies
+        self.audit = audit
         self.break_glass = break_glass
 
     async def _consents(self, ids: list[UUID]) -> dict[UUID, frozenset[str]]:
@@ -113,7 +116,13 @@ class CustomerService:
         more = len(rows) > limit
         rows = rows[:limit]
         consents = await self._consents([r["id"] for r in rows])
-        items = [to_view(decide(policy, principal, "customer", _record(r, consents[r["id"]])), r) for r in rows]
+        decisions = [decide(policy, principal, "customer", _record(r, consents[r["id"]])) for r in rows]
+        items = [to_view(d, r) for d, r in zip(decisions, rows)]
+        fields = {f for d in decisions for f in visible_fields(dict(d.fields))}
+        await self.audit.record(
+            principal, action="search" if spec is not None else "list",
+            customer_ids=[r["id"] for r in rows], fields=fields, purpose="clienteling",
+        )
         cursors = [encode_cursor([r["name_key"], str(r["id"])]) for r in rows]
         return Page(items=items, next_cursor=cursors[-1] if more else None), cursors
 
@@ -123,13 +132,20 @@ class CustomerService:
             raise NotFound("No such customer")
         consents = (await self._consents([customer_id]))[customer_id]
         record = _record(row, consents)
+        purpose, reference = "clienteling", None
         try:
             decision = decide(self.policies.current, principal, "customer", record)
         except Forbidden:
-            if self.break_glass is None or not await self.break_glass.is_granted(principal, customer_id):
+            grant = await self.break_glass.active_grant(principal, customer_id) if self.break_glass else None
+            if grant is None:
                 # Out of scope looks exactly like absent: existence itself is not disclosed.
                 raise NotFound("No such customer") from None
             decision = decide(self.policies.current, principal, "customer", msgspec.structs.replace(record, break_glass=True))
+            purpose, reference = "break_glass", str(grant)
+        await self.audit.record(
+            principal, action="read", customer_ids=[customer_id], fields=visible_fields(dict(decision.fields)),
+            purpose=purpose, reference=reference,
+        )
         return to_view(decision, row)
 
     async def get_many(self, principal: Principal, ids: list[UUID]) -> dict[UUID, Customer | None]:
@@ -173,6 +189,7 @@ class CustomerService:
         values.update(_keys(values))
         async with db.transaction():
             await repo.insert(values)
+            await self.audit.record(principal, action="create", customer_ids=[cid], fields=given, purpose="clienteling")
         return await self.get(principal, cid)
 
     async def update(self, principal: Principal, customer_id: UUID, data: CustomerUpdate, *, if_version: int | None = None) -> Customer:
@@ -210,6 +227,7 @@ class CustomerService:
             values.update(_keys(merged))
             if not await repo.update(customer_id, values, expected_version=row["version"]):
                 raise Conflict("The customer was changed by someone else; reload and try again")
+            await self.audit.record(principal, action="update", customer_ids=[customer_id], fields=changes.keys(), purpose="clienteling")
         return await self.get(principal, customer_id)
 
     async def _check_references(self, store_id: UUID | None, *associates: UUID | None) -> None:

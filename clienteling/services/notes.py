@@ -10,6 +10,7 @@ from clienteling import db
 from clienteling.policy_store import PolicyStore
 from clienteling.repositories import customers as customer_repo
 from clienteling.repositories import notes as repo
+from clienteling.services.audit import AuditTrail
 from domain.errors import Forbidden, NotFound
 from domain.notes import Note, NoteCreate
 from domain.staff import Principal
@@ -28,8 +29,9 @@ def _to_note(row: dict[str, Any], projected: dict[str, Any]) -> Note:
 
 
 class NoteService:
-    def __init__(self, policies: PolicyStore) -> None:
+    def __init__(self, policies: PolicyStore, audit: AuditTrail) -> None:
         self.policies = policies
+        self.audit = audit
 
     async def _customer_store(self, principal: Principal, customer_id: UUID) -> UUID:
         """The customer's store, if the caller can reach the customer at all."""
@@ -55,6 +57,7 @@ class NoteService:
         }
         async with db.transaction():
             await repo.insert(values)
+            await self.audit.record(principal, action="note_create", customer_ids=[customer_id], fields=[f"note.{f}" for f in fields], purpose="clienteling")
         row = await repo.get(note_id)
         assert row is not None
         return self._view(principal, store_id, row)
@@ -82,6 +85,9 @@ class NoteService:
                     continue
                 if limit_each is not None and len(out[cid]) >= limit_each:
                     break
+        read = [cid for cid, notes in out.items() if notes]
+        if read:
+            await self.audit.record(principal, action="note_read", customer_ids=read, fields=["note.body"], purpose="clienteling")
         return out
 
     async def list(self, principal: Principal, customer_id: UUID) -> list[Note]:

@@ -19,13 +19,13 @@ __all__ = ["CustomerMutations"]
 class CustomerMutations:
     @strawberry.mutation(description="Change some fields of a customer; all or nothing. Pass expectedVersion to refuse overwriting a newer version.")
     async def update_customer(self, info: Info, id: strawberry.ID, input: CustomerUpdateInput, expected_version: Optional[int] = None) -> Customer:
-        principal = await info.context.principal()
+        principal = await info.context.principal(info)
         data = to_struct(input, CustomerUpdate)
         updated = await info.context.services.customers.update(principal, parse_id(id), data, if_version=expected_version)
         return Customer.of(updated)
 
     @strawberry.mutation(description="Add a note to a customer.")
     async def add_note(self, info: Info, customer_id: strawberry.ID, input: NoteInput) -> Note:
-        principal = await info.context.principal()
+        principal = await info.context.principal(info)
         data = to_struct(input, NoteCreate)
         return Note.of(await info.context.services.notes.add(principal, parse_id(customer_id, "customerId"), data))

@@ -17,7 +17,7 @@ __all__ = ["CustomerQueries"]
 class CustomerQueries:
     @strawberry.field(description="One customer, as your role may see them.")
     async def customer(self, info: Info, id: strawberry.ID) -> Customer:
-        principal = await info.context.principal()
+        principal = await info.context.principal(info)
         return Customer.of(await info.context.services.customers.get(principal, parse_id(id)))
 
     @strawberry.field(description="Customers you can reach, ordered by name; `search` matches name, and phone, email or card number where you may read them.")
@@ -28,7 +28,7 @@ class CustomerQueries:
         first: Annotated[int, strawberry.argument(description="Page size, 1 to 200.")] = 50,
         after: Optional[str] = None,
     ) -> CustomerConnection:
-        principal = await info.context.principal()
+        principal = await info.context.principal(info)
         page, cursors = await info.context.services.customers.list_with_cursors(principal, query=search, limit=first, cursor=after)
         edges = [CustomerEdge(cursor=cur, node=Customer.of(c)) for c, cur in zip(page.items, cursors)]
         return CustomerConnection(edges=edges, page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=cursors[-1] if cursors else None))

@@ -17,7 +17,7 @@ __all__ = ["PermissionQueries", "PermissionMutations"]
 class PermissionQueries:
     @strawberry.field(description="Your effective field policy (the same as GET /api/v1/permissions/me).")
     async def my_permissions(self, info: Info) -> MyPermissions:
-        principal = await info.context.principal()
+        principal = await info.context.principal(info)
         return MyPermissions.of(effective_policy(info.context.services.policies.current, principal.role))
 
 
@@ -25,7 +25,7 @@ class PermissionQueries:
 class PermissionMutations:
     @strawberry.mutation(description="Open a customer outside your scope, giving a reason: read-only, time-limited and recorded.")
     async def break_glass(self, info: Info, customer_id: strawberry.ID, reason: str) -> Customer:
-        principal = await info.context.principal()
+        principal = await info.context.principal(info)
         services = info.context.services
         cid = parse_id(customer_id, "customerId")
         await services.break_glass.open(principal, cid, reason)

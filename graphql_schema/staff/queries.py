@@ -24,7 +24,7 @@ class Me:
 class StaffQueries:
     @strawberry.field(description="The signed-in staff member and their stores.")
     async def me(self, info: Info) -> Me:
-        principal = await info.context.principal()
+        principal = await info.context.principal(info)
         services = info.context.services
         me = await services.staff.me(principal)
         stores = await services.staff.stores_by_ids(list(me.store_ids))

@@ -1,0 +1,204 @@
+"""The access audit: an entry for every surface, no values, a verifiable hash chain."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from clienteling.policy_store import PolicyStore
+from clienteling.services.audit import AuditTrail
+from clienteling.tables import AuditEntry
+from domain.staff import Principal, Role
+from tests.factories import make_customer, make_staff, make_store
+from tests.integration.conftest import login
+
+
+async def entries(**filters) -> list[dict]:  # noqa: ANN003
+    rows = await AuditEntry.select().order_by(AuditEntry.seq).output(load_json=True).run()
+    return [r for r in rows if all(r[k] == v for k, v in filters.items())]
+
+
+async def _setup(client):  # noqa: ANN001, ANN202
+    store = await make_store()
+    seller = await make_staff(role="associate", stores=[store])
+    compliance = await make_staff(role="compliance_officer")
+    customer = await make_customer(store=store, email="lucia.audit@example.com", phone="+34 600 999 888")
+    return store, seller, compliance, customer
+
+
+async def test_rest_read_is_recorded_with_fields_but_no_values(client) -> None:
+    _, seller, _, customer = await _setup(client)
+    r = await client.get(f"/api/v1/customers/{customer}", headers=await login(client, seller["email"]))
+    (entry,) = await entries(action="read")
+    assert entry["actor_id"] == seller["id"] and entry["actor_role"] == "associate"
+    assert entry["surface"] == "rest" and entry["operation"] == "GET /api/v1/customers/{customer_id}"
+    assert entry["customer_ids"] == [str(customer)] and entry["request_id"] == r.headers["x-request-id"]
+    assert "email:masked" in entry["fields"] and "first_name" in entry["fields"] and "sizes" in entry["fields"]
+    dumped = msgspec.json.encode(entry).decode()
+    assert "lucia" not in dumped and "999" not in dumped and "García" not in dumped
+
+
+async def test_list_search_graphql_and_writes_are_recorded(client) -> None:
+    _, seller, _, customer = await _setup(client)
+    headers = await login(client, seller["email"])
+    await client.get("/api/v1/customers", headers=headers)
+    await client.get("/api/v1/customers", params={"q": "garcia"}, headers=headers)
+    await client.post("/graphql", json={"query": "query Open($id: ID!) { customer(id: $id) { firstName } }", "variables": {"id": str(customer)}}, headers=headers)
+    await client.patch(f"/api/v1/customers/{customer}", json={"preferences": {"colors": ["red"]}}, headers=headers)
+    await client.post(f"/api/v1/customers/{customer}/notes", json={"body": "Size up in jackets"}, headers=headers)
+    await client.get(f"/api/v1/customers/{customer}/notes", headers=headers)
+    actions = [(e["action"], e["surface"]) for e in await entries()]
+    assert ("list", "rest") in actions and ("search", "rest") in actions
+    assert ("read", "graphql") in actions and ("update", "rest") in actions
+    assert ("note_create", "rest") in actions and ("note_read", "rest") in actions
+    (gql,) = await entries(surface="graphql")
+    assert gql["operation"] == "query Open customer"
+    (update,) = await entries(action="update")
+    assert update["fields"] == ["preferences"]
+
+
+async def test_a_refused_write_leaves_no_write_entry(client) -> None:
+    _, seller, _, customer = await _setup(client)
+    r = await client.patch(f"/api/v1/customers/{customer}", json={"vip": True}, headers=await login(client, seller["email"]))
+    assert r.status_code == 403
+    assert await entries(action="update") == []
+
+
+async def test_break_glass_reads_carry_the_grant_reference(client) -> None:
+    madrid = await make_store()
+    bucharest = await make_store()
+    seller = await make_staff(role="associate", stores=[bucharest])
+    customer = await make_customer(store=madrid)
+    headers = await login(client, seller["email"])
+    grant = (await client.post(f"/api/v1/customers/{customer}/break-glass", json={"reason": "Customer asks about a Madrid order"}, headers=headers)).json()["grant"]
+    await client.get(f"/api/v1/customers/{customer}", headers=headers)
+    (opened,) = await entries(action="break_glass")
+    assert opened["reference"] == grant["id"] and opened["purpose"] == "break_glass"
+    reads = await entries(action="read", purpose="break_glass")
+    assert reads and all(r["reference"] == grant["id"] for r in reads)
+    assert "Madrid order" not in msgspec.json.encode(await entries()).decode()
+
+
+async def test_compliance_queries_the_audit_with_filters_paging_and_csv(client) -> None:
+    _, seller, compliance, customer = await _setup(client)
+    other = await make_customer(store=(await make_store()), first_name="Ion")
+    headers = await login(client, seller["email"])
+    for _ in range(3):
+        await client.get(f"/api/v1/customers/{customer}", headers=headers)
+    ch = await login(client, compliance["email"])
+    assert (await client.get("/api/v1/audit", headers=headers)).status_code == 403
+    first = (await client.get("/api/v1/audit", params={"customer": str(customer), "limit": 2}, headers=ch)).json()
+    assert [e["action"] for e in first["items"]] == ["read", "read"] and first["nextCursor"]
+    rest = (await client.get("/api/v1/audit", params={"customer": str(customer), "limit": 2, "cursor": first["nextCursor"]}, headers=ch)).json()
+    assert len(rest["items"]) == 1 and rest["nextCursor"] is None
+    assert first["items"][0]["seq"] > first["items"][1]["seq"] > rest["items"][0]["seq"]
+    assert (await client.get("/api/v1/audit", params={"customer": str(other)}, headers=ch)).json()["items"] == []
+    by_actor = (await client.get("/api/v1/audit", params={"actor": str(seller["id"]), "action": "read"}, headers=ch)).json()["items"]
+    assert len(by_actor) == 3
+    future = (await client.get("/api/v1/audit", params={"from": "2999-01-01T00:00:00Z"}, headers=ch)).json()["items"]
+    assert future == []
+    csv_text = (await client.get("/api/v1/audit", params={"customer": str(customer), "format": "csv"}, headers=ch))
+    assert csv_text.headers["content-type"].startswith("text/csv")
+    lines = csv_text.text.strip().splitlines()
+    assert lines[0].startswith("seq,occurred_at,actor_id,actor_role")
+    assert len(lines) == 4
+    for bad in ({"action": "peek"}, {"from": "yesterday"}, {"limit": 500}, {"from": "2026-01-01T00:00:00"}):
+        assert (await client.get("/api/v1/audit", params=bad, headers=ch)).status_code == 400, bad
+
+
+async def test_verify_reports_an_intact_chain(client) -> None:
+    _, seller, compliance, customer = await _setup(client)
+    for _ in range(3):
+        await client.get(f"/api/v1/customers/{customer}", headers=await login(client, seller["email"]))
+    r = await client.get("/api/v1/audit/verify", headers=await login(client, compliance["email"]))
+    assert r.json() == {"ok": True, "entries": 3}
+
+
+async def _tamper(clean_db, sql: str) -> None:  # noqa: ANN001
+    """Change the table behind the application's back, as a database administrator could
+    (on PostgreSQL bypassing the append-only triggers)."""
+    async with clean_db.engine.transaction():
+        if clean_db.kind == "postgresql":
+            await clean_db.engine.run_ddl("SET LOCAL session_replication_role = replica")
+        await clean_db.engine.run_ddl(sql)
+
+
+@pytest.mark.parametrize(
+    ("sql", "problem", "bad"),
+    [
+        ("UPDATE audit_entry SET action = 'list' WHERE seq = 2", "hash_mismatch", 2),
+        ("DELETE FROM audit_entry WHERE seq = 2", "sequence_gap", 2),
+        ("UPDATE audit_entry SET seq = seq + 100 WHERE seq = 3", "sequence_gap", 3),
+    ],
+)
+async def test_verify_names_the_first_tampered_entry(client, clean_db, sql, problem, bad) -> None:  # noqa: ANN001
+    _, seller, compliance, customer = await _setup(client)
+    for _ in range(4):
+        await client.get(f"/api/v1/customers/{customer}", headers=await login(client, seller["email"]))
+    await _tamper(clean_db, sql)
+    r = (await client.get("/api/v1/audit/verify", headers=await login(client, compliance["email"]))).json()
+    assert r["ok"] is False and r["firstBadEntry"] == bad and r["problem"] == problem
+
+
+async def test_verify_detects_a_forged_entry_with_a_recomputed_hash_in_the_middle(client, clean_db) -> None:
+    _, seller, compliance, customer = await _setup(client)
+    for _ in range(3):
+        await client.get(f"/api/v1/customers/{customer}", headers=await login(client, seller["email"]))
+    # The forger rewrites entry 2 consistently (new hash) but cannot fix entry 3's link.
+    from clienteling.repositories.audit import to_record
+    from domain.audit import entry_hash
+
+    row = (await AuditEntry.select().where(AuditEntry.seq == 2).output(load_json=True).run())[0]
+    forged = msgspec.structs.replace(to_record(row), fields=["first_name"])
+    await _tamper(clean_db, f"UPDATE audit_entry SET fields = '[\"first_name\"]', hash = '{entry_hash(forged)}' WHERE seq = 2")
+    r = (await client.get("/api/v1/audit/verify", headers=await login(client, compliance["email"]))).json()
+    assert r == {"ok": False, "entries": 3, "firstBadEntry": 3, "problem": "broken_link"}
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)  # SQLite relies on the chain alone
+async def test_postgresql_refuses_update_and_delete_of_audit_entries(client, clean_db) -> None:
+    _, seller, _, customer = await _setup(client)
+    await client.get(f"/api/v1/customers/{customer}", headers=await login(client, seller["email"]))
+    for sql in ("UPDATE audit_entry SET action = 'list'", "DELETE FROM audit_entry", "TRUNCATE audit_entry"):
+        with pytest.raises(Exception, match="append-only"):
+            await clean_db.engine.run_ddl(sql)
+    assert len(await entries()) == 1
+
+
+async def test_concurrent_appenders_keep_one_gap_free_chain(clean_db) -> None:
+    trail = AuditTrail(PolicyStore())
+    actors = [Principal(staff_id=uuid.uuid4(), role=Role.ASSOCIATE, store_ids=frozenset(), session_id=uuid.uuid4(), surface="test") for _ in range(5)]
+    await asyncio.gather(*[trail.record(actors[i % 5], action="read", customer_ids=[uuid.uuid4()]) for i in range(60)])
+    seqs = [e["seq"] for e in await entries()]
+    assert seqs == list(range(1, 61))
+    verdict = await trail.verify()
+    assert verdict.ok and verdict.entries == 60
+
+
+async def test_cli_audit_verify_exits_nonzero_on_a_broken_chain(clean_db) -> None:  # noqa: ANN001
+    trail = AuditTrail(PolicyStore())
+    actor = Principal(staff_id=uuid.uuid4(), role=Role.ASSOCIATE, store_ids=frozenset(), session_id=uuid.uuid4())
+    for _ in range(3):
+        await trail.record(actor, action="read", customer_ids=[uuid.uuid4()])
+
+    async def run_cli() -> tuple[int, str]:
+        env = {**os.environ, "CLIENTELING_DATABASE_URL": clean_db.url, "CLIENTELING_SECRET_KEY": "s" * 40}
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "api.cli", "audit", "verify", env=env, cwd=Path(__file__).parents[2],
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout=120)
+        return proc.returncode, out.decode()
+
+    code, out = await run_cli()
+    assert code == 0 and "3 entries verified" in out
+    await _tamper(clean_db, "UPDATE audit_entry SET action = 'list' WHERE seq = 1")
+    code, out = await run_cli()
+    assert code == 1 and "BROKEN at entry 1 (hash_mismatch)" in out
