@@ -12,7 +12,7 @@ from strawberry.litestar import make_graphql_controller
 
 from api.deps import AppServices
 from api.errors import exception_handlers
-from api.request_id import RequestIdMiddleware
+from api.request_id import add_request_id_header
 from api.routes.audit import AuditController
 from api.routes.auth import AuthController
 from api.routes.customers import CustomerController
@@ -95,7 +95,7 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
             BreakGlassController, PolicyAdminController, AuditController, GraphQLController,
         ],
         exception_handlers=exception_handlers,
-        middleware=[RequestIdMiddleware],
+        before_send=[add_request_id_header],
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         request_max_body_size=settings.max_body_bytes,

@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 from litestar import Request
 
+from api.request_id import request_id_of
 from domain.errors import NotAuthenticated
 from domain.staff import Principal
 
@@ -37,5 +38,5 @@ async def provide_principal(request: Request) -> Principal:
     template = request.scope.get("path_template") or request.url.path
     return msgspec.structs.replace(
         principal, surface="rest", operation=f"{request.method} {template}",
-        request_id=request.scope.get("state", {}).get("request_id"),
+        request_id=request_id_of(request.scope),
     )

@@ -9,6 +9,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from api.request_id import request_id_of
 from domain.errors import DomainError
 
 __all__ = ["exception_handlers", "problem"]
@@ -39,9 +40,7 @@ def problem(request: Request, status: int, code: str, title: str, detail: str, e
         "code": code,
         "instance": request.url.path,
     }
-    request_id = request.scope.get("state", {}).get("request_id")
-    if request_id:
-        body["requestId"] = request_id
+    body["requestId"] = request_id_of(request.scope)
     if extra:
         body.update(extra)
     return Response(content=body, status_code=status, media_type=PROBLEM, headers=headers)
@@ -57,11 +56,14 @@ def _domain(request: Request, exc: DomainError) -> Response:
 
 
 def _validation(request: Request, exc: ValidationException) -> Response:
+    # Litestar's own detail quotes the request URL (search terms can be phone numbers or
+    # emails): answer with the parameter names and reasons only.
     errors = []
     for item in exc.extra or []:
         if isinstance(item, dict):
             errors.append({"message": item.get("message"), "key": item.get("key"), "source": item.get("source")})
-    return problem(request, 400, "VALIDATION_FAILED", "The request is not valid", exc.detail or "Validation failed", {"errors": errors} if errors else None)
+    detail = "; ".join(f"{e['key']}: {e['message']}" for e in errors if e.get("key")) or "The request body or parameters are not valid"
+    return problem(request, 400, "VALIDATION_FAILED", "The request is not valid", detail, {"errors": errors} if errors else None)
 
 
 def _http(request: Request, exc: HTTPException) -> Response:

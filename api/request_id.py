@@ -1,34 +1,32 @@
-"""An ``X-Request-ID`` on every response: the client's own if sane, otherwise a new one."""
+"""An ``X-Request-ID`` on every response, routing errors included: the client's own if
+sane, otherwise a new one. Problem details and audit entries carry the same id."""
 
 from __future__ import annotations
 
 import re
 import secrets
 
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Scope
 
-__all__ = ["RequestIdMiddleware"]
+__all__ = ["request_id_of", "add_request_id_header"]
 
 _SANE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
-class RequestIdMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
+def request_id_of(scope: Scope) -> str:
+    """The request's id, assigned on first use."""
+    state = scope.setdefault("state", {})  # type: ignore[typeddict-item]
+    request_id = state.get("request_id")
+    if request_id is None:
         incoming = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"x-request-id"), None)
         request_id = incoming if incoming and _SANE.match(incoming) else secrets.token_hex(12)
-        scope.setdefault("state", {})["request_id"] = request_id
+        state["request_id"] = request_id
+    return request_id
 
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
-                message["headers"] = headers
-            await send(message)
 
-        await self.app(scope, receive, send_with_id)
+def add_request_id_header(message: Message, scope: Scope) -> None:
+    """Litestar ``before_send`` hook: runs at the app level, so 404s and 405s get it too."""
+    if message["type"] == "http.response.start":
+        headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
+        headers.append((b"x-request-id", request_id_of(scope).encode()))
+        message["headers"] = headers

@@ -17,12 +17,18 @@ __all__ = [
     "TokenInvalid",
     "Forbidden",
     "FieldsNotWritable",
+    "ProcessingRestricted",
     "NotFound",
     "Conflict",
     "TooManyRequests",
     "PayloadTooLarge",
     "ServiceUnavailable",
 ]
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)
 
 
 class DomainError(Exception):
@@ -73,10 +79,13 @@ class FieldsNotWritable(Forbidden):
     title = "Some fields may not be changed by your role"
 
     def __init__(self, fields: list[str]) -> None:
-        super().__init__(
-            f"Your role may not change: {', '.join(sorted(fields))}",
-            extra={"fields": sorted(fields)},
-        )
+        wire = sorted(_camel(f) for f in fields)  # the names clients send
+        super().__init__(f"Your role may not change: {', '.join(wire)}", extra={"fields": wire})
+
+
+class ProcessingRestricted(Forbidden):
+    code = "PROCESSING_RESTRICTED"
+    title = "Processing of this customer's data is restricted (GDPR Art. 18): read-only"
 
 
 class NotFound(DomainError):

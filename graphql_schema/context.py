@@ -9,6 +9,7 @@ import msgspec
 from strawberry.dataloader import DataLoader
 from strawberry.litestar import BaseContext
 
+from api.request_id import request_id_of
 from domain.errors import NotAuthenticated
 from domain.staff import Principal
 
@@ -52,7 +53,7 @@ class GraphQLContext(BaseContext, kw_only=True):
             request_id = None
             conn = self.request or self.websocket
             if conn is not None:
-                request_id = conn.scope.get("state", {}).get("request_id")
+                request_id = request_id_of(conn.scope)
             self._principal = msgspec.structs.replace(principal, surface="graphql", request_id=request_id)
         if info is None:
             return self._principal

@@ -9,7 +9,7 @@ from uuid import UUID
 
 import msgspec
 
-from domain.errors import FieldsNotWritable, Forbidden
+from domain.errors import FieldsNotWritable, Forbidden, ProcessingRestricted
 from domain.staff import Principal
 from permissions.masking import mask
 from permissions.policy import RESOURCE_FIELDS, Access, Policy, Scope
@@ -29,6 +29,8 @@ class RecordContext(msgspec.Struct, frozen=True):
     # The caller holds a live break-glass grant for this record: scope does not apply
     # (field rules still do, and writes stay refused).
     break_glass: bool = False
+    # GDPR Art. 18: processing restricted; staff may look but not change anything.
+    restricted: bool = False
 
 
 class RowScope(msgspec.Struct, frozen=True):
@@ -44,6 +46,7 @@ class Decision(msgspec.Struct, frozen=True):
 
     fields: Mapping[str, Access]
     writable: frozenset[str]
+    restricted: bool = False
 
     def project(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Apply the view: full values kept, masked ones masked, the rest ``None``."""
@@ -59,6 +62,9 @@ class Decision(msgspec.Struct, frozen=True):
 
     def check_write(self, fields: Iterable[str]) -> None:
         """Refuse the whole write if any field is not writable (nothing is partially applied)."""
+        fields = list(fields)
+        if self.restricted and fields:
+            raise ProcessingRestricted()
         refused = [f for f in fields if f not in self.writable]
         if refused:
             raise FieldsNotWritable(refused)
@@ -92,7 +98,10 @@ def decide(policy: Policy, principal: Principal, resource: str, record: RecordCo
             raise Forbidden(f"This {resource} is outside your scope")
         view = _decision(policy, principal.role.value, resource, in_book, record.consents)
         return Decision(fields=view.fields, writable=frozenset())
-    return _decision(policy, principal.role.value, resource, in_book, record.consents)
+    view = _decision(policy, principal.role.value, resource, in_book, record.consents)
+    if record.restricted:
+        return Decision(fields=view.fields, writable=frozenset(), restricted=True)
+    return view
 
 
 @lru_cache(maxsize=4096)
@@ -117,14 +126,17 @@ def _decision(policy: Policy, role: str, resource: str, in_book: bool, consents:
     return Decision(fields=fields, writable=writable)
 
 
-def check_create(policy: Policy, principal: Principal, resource: str, store_id: UUID | None, fields: Iterable[str], consents: frozenset[str] = frozenset()) -> None:
-    """May the caller create a record of ``resource`` in ``store_id`` carrying ``fields``?"""
+def check_create(policy: Policy, principal: Principal, resource: str, store_id: UUID | None, fields: Iterable[str], consents: frozenset[str] = frozenset(), *, claims_self: bool = False) -> None:
+    """May the caller create a record of ``resource`` in ``store_id`` carrying ``fields``?
+    ``claims_self``: the caller puts the new customer in their own client book, which
+    ``claim_on_create`` allows even where the associate fields are not writable."""
     rp = policy.resource(principal.role, resource)
     if rp is None or not rp.create:
         raise Forbidden(f"Your role may not create {resource} records")
     if rp.scope != "all" and (store_id is None or store_id not in principal.store_ids):
         raise Forbidden(f"You may only create {resource} records in your stores")
     gates = policy.consent_gates.get(resource, {})
+    fields = [f for f in fields if not (claims_self and rp.claim_on_create and f == "primary_associate_id")]
     refused = [f for f in fields if f not in rp.write or (f in gates and gates[f] not in consents)]
     if refused:
         raise FieldsNotWritable(refused)

@@ -41,6 +41,9 @@ class ResourcePolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     read: dict[str, Access | ReadRule] = {}
     write: list[str] = []
     create: bool = False
+    # May put a new customer in their own client book even without write access to the
+    # associate fields (so a seller sees the contact details they just typed in).
+    claim_on_create: bool = False
 
     def rule(self, field: str) -> ReadRule:
         value = self.read.get(field)

@@ -50,6 +50,7 @@ def _record(row: dict[str, Any], consents: frozenset[str]) -> RecordContext:
         primary_associate_id=row["primary_associate"],
         secondary_associate_id=row["secondary_associate"],
         consents=consents,
+        restricted=row.get("restricted_at") is not None,
     )
 
 
@@ -166,7 +167,10 @@ class CustomerService:
             name for name in data.__struct_fields__
             if name != "home_store_id" and getattr(data, name) not in (None, {}, [], False)
         ]
-        check_create(self.policies.current, principal, "customer", data.home_store_id, given)
+        check_create(
+            self.policies.current, principal, "customer", data.home_store_id, given,
+            claims_self=data.primary_associate_id == principal.staff_id,
+        )
         validate_contact({"email": data.email, "phone": data.phone, "birthdate": data.birthdate})
         await self._check_references(data.home_store_id, data.primary_associate_id, data.secondary_associate_id)
         cid = uuid4()

@@ -88,8 +88,8 @@ class Customer:
         found = await info.context.store(UUID(str(self.home_store_id)))
         return Store.of(found) if found else None
 
-    @strawberry.field(description="Notes visible to the caller, pinned first, newest first.")
-    async def notes(self, info: Info, first: Annotated[int, strawberry.argument(description="At most 100.")] = 20) -> list[Note]:
+    @strawberry.field(description="Notes visible to the caller, pinned first, newest first. Null, with a FORBIDDEN error on this field only, for roles that may not read notes.")
+    async def notes(self, info: Info, first: Annotated[int, strawberry.argument(description="At most 100.")] = 20) -> Optional[list[Note]]:
         from uuid import UUID
 
         from domain.errors import ValidationFailed

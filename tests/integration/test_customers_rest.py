@@ -308,3 +308,29 @@ async def test_ready_reports_database_and_migrations(client) -> None:
 async def test_unknown_route_is_a_problem_404(client) -> None:
     r = await client.get("/api/v1/nope")
     assert r.status_code == 404 and r.json()["code"] == "NOT_FOUND"
+
+
+async def test_routing_errors_also_carry_a_request_id(client) -> None:
+    r = await client.get("/api/v1/nope", headers={"X-Request-ID": "abc-123"})
+    assert r.headers["x-request-id"] == "abc-123" and r.json()["requestId"] == "abc-123"
+    r = await client.delete("/health")
+    assert r.status_code == 405 and r.json()["code"] == "METHOD_NOT_ALLOWED" and r.headers["x-request-id"]
+
+
+async def test_validation_errors_do_not_echo_search_terms(client) -> None:
+    store = await make_store()
+    seller = await make_staff(role="associate", stores=[store])
+    r = await client.get("/api/v1/customers", params={"q": "+34612999888", "limit": "abc"}, headers=await login(client, seller["email"]))
+    assert r.status_code == 400
+    assert "612999888" not in r.text and "limit" in r.json()["detail"]
+
+
+async def test_associate_may_put_a_new_customer_in_their_own_book_only(client) -> None:
+    madrid, _, associate, _, _ = await _madrid(client)
+    colleague = await make_staff(role="associate", stores=[madrid])
+    headers = await login(client, associate["email"])
+    body = {"firstName": "Pau", "lastName": "Ferrer", "homeStoreId": str(madrid), "email": "pau@example.com", "primaryAssociateId": str(associate["id"])}
+    r = await client.post("/api/v1/customers", json=body, headers=headers)
+    assert r.status_code == 201 and r.json()["email"] == "pau@example.com"  # in book: shown in full
+    r = await client.post("/api/v1/customers", json=body | {"primaryAssociateId": str(colleague["id"])}, headers=headers)
+    assert r.status_code == 403 and r.json()["fields"] == ["primaryAssociateId"]

@@ -406,7 +406,7 @@ async def test_rest_patch_of_each_field_succeeds_iff_policy_makes_it_writable(cl
         r = await client.patch(f"/api/v1/customers/{cid}", json={WIRE[f]: new}, headers=headers)
         body = r.json()
         if r.status_code == 403:
-            assert body.get("fields") == [f], body
+            assert body.get("fields") == [WIRE[f]], body
         await _check_write_outcome(world, f, cid, before, new, (r.status_code, body.get("code"), body.get(WIRE[f])))
 
 
@@ -426,7 +426,7 @@ async def test_graphql_update_customer_of_each_field_succeeds_iff_policy_makes_i
             code = error["extensions"]["code"]
             status = 403 if code in ("FORBIDDEN", "FIELDS_NOT_WRITABLE") else 400
             if code == "FIELDS_NOT_WRITABLE":
-                assert error["extensions"]["fields"] == [f], error
+                assert error["extensions"]["fields"] == [WIRE[f]], error
             outcome = (status, code, None)
         else:
             outcome = (200, None, result["data"]["updateCustomer"][WIRE[f]])

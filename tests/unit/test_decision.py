@@ -302,7 +302,7 @@ def test_associate_write_of_vip_is_refused_by_check_write() -> None:
     decision = decide(POLICY, me, "customer", customer(primary=me.staff_id, consents=ALL))
     with pytest.raises(FieldsNotWritable) as info:
         decision.check_write(["first_name", "vip", "home_store_id"])
-    assert info.value.extra["fields"] == ["home_store_id", "vip"]
+    assert info.value.extra["fields"] == ["homeStoreId", "vip"]
 
 
 # --- check_create ------------------------------------------------------------------------
