@@ -37,12 +37,11 @@ def decode_cursor(cursor: str, arity: int) -> list[Any]:
     return key
 
 
-def check_limit(limit: int | None) -> int:
-    """Default 50, at most 200; anything outside 1..200 is a 400, never silently clamped."""
+def check_limit(limit: int | None, name: str = "limit") -> int:
+    """Default 50, at most 200; anything outside 1..200 is a 400, never silently clamped.
+    ``name`` is the parameter as the caller spelled it (``limit`` in REST, ``first`` in GraphQL)."""
     if limit is None:
         return DEFAULT_LIMIT
     if limit < 1 or limit > MAX_LIMIT:
-        raise ValidationFailed(
-            f"limit must be between 1 and {MAX_LIMIT}", extra={"field": "limit"}
-        )
+        raise ValidationFailed(f"{name} must be between 1 and {MAX_LIMIT}", extra={"field": name})
     return limit

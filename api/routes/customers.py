@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from typing import Annotated
+import hashlib
 from uuid import UUID
+
+import msgspec
 
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.di import NamedDependency, Provide
@@ -20,7 +23,10 @@ __all__ = ["CustomerController"]
 
 
 def _etag(customer: Customer) -> str:
-    return f'"v{customer.version}"'
+    """Version plus a digest of this caller's view: two roles (or a consent change) that see
+    different fields never share a cached copy."""
+    digest = hashlib.sha256(msgspec.json.encode(customer)).hexdigest()[:16]
+    return f'"v{customer.version}-{digest}"'
 
 
 def _if_match_version(header: str | None) -> int | None:
@@ -29,10 +35,10 @@ def _if_match_version(header: str | None) -> int | None:
     value = header.strip()
     if value.startswith("W/"):
         value = value[2:]
-    value = value.strip('"')
-    if not value.startswith("v") or not value[1:].isdigit():
+    version = value.strip('"').split("-", 1)[0]
+    if not version.startswith("v") or not version[1:].isdigit():
         raise ValidationFailed("If-Match must be an ETag returned by this API", extra={"field": "If-Match"})
-    return int(value[1:])
+    return int(version[1:])
 
 
 class CustomerController(Controller):
@@ -72,10 +78,16 @@ class CustomerController(Controller):
         customer = await services_of(request).customers.update(principal, customer_id, data, if_version=version)
         return Response(customer, headers={"ETag": _etag(customer)})
 
-    @get("/{customer_id:uuid}/notes", summary="Notes on a customer")
-    async def list_notes(self, request: Request, principal: NamedDependency[Principal], customer_id: FromPath[UUID]) -> Page[Note]:
-        notes = await services_of(request).notes.list(principal, customer_id)
-        return Page(items=notes, next_cursor=None)
+    @get("/{customer_id:uuid}/notes", summary="Notes on a customer, pinned first then newest")
+    async def list_notes(
+        self,
+        request: Request,
+        principal: NamedDependency[Principal],
+        customer_id: FromPath[UUID],
+        limit: Annotated[int | None, QueryParameter(description="Page size: default 50, at most 200")] = None,
+        cursor: Annotated[str | None, QueryParameter(description="nextCursor of the previous page")] = None,
+    ) -> Page[Note]:
+        return await services_of(request).notes.page(principal, customer_id, limit=limit, cursor=cursor)
 
     @post("/{customer_id:uuid}/notes", summary="Add a note to a customer")
     async def add_note(self, request: Request, principal: NamedDependency[Principal], customer_id: FromPath[UUID], data: JSONBody[NoteCreate]) -> Response[Note]:

@@ -27,6 +27,12 @@ class PolicyInvalid(DomainError):
     title = "The policy file does not validate; the previous policy stays in force"
 
 
+class PolicyNotFileBased(DomainError):
+    code = "POLICY_NOT_FILE_BASED"
+    status = 409
+    title = "No policy file is configured; the built-in default policy is in force"
+
+
 class BreakGlassOpened(msgspec.Struct, rename="camel"):
     grant: BreakGlassGrant | None
     customer: Customer
@@ -84,6 +90,8 @@ class PolicyAdminController(Controller):
         store = services_of(request).policies
         if not store.current.allows(principal.role, "reload_policy"):
             raise Forbidden("Your role may not reload the permission policy")
+        if store.path is None:
+            raise PolicyNotFileBased("Set CLIENTELING_POLICY_FILE to load the policy from a file")
         try:
             policy = store.reload()
         except PolicyError as exc:

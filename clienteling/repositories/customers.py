@@ -18,7 +18,7 @@ from clienteling.tables import ConsentRecord, Customer
 from domain.consent import ConsentEvent
 from permissions import RowScope
 
-__all__ = ["SearchSpec", "get", "get_many", "page", "insert", "update", "consent_events", "scope_where"]
+__all__ = ["SearchSpec", "get", "get_many", "sort_key", "page", "insert", "update", "consent_events", "scope_where"]
 
 
 class SearchSpec:
@@ -88,7 +88,13 @@ async def get_many(ids: list[UUID]) -> list[dict[str, Any]]:
     return await Customer.select().where(Customer.id.is_in(ids) & Customer.deleted_at.is_null()).output(load_json=True).run()
 
 
-async def page(scope: RowScope, *, search: SearchSpec | None, after: tuple[str, str] | None, limit: int) -> list[dict[str, Any]] | None:
+async def sort_key(customer_id: UUID) -> str | None:
+    """The sort key of a row (deleted or not), to resume a listing after it."""
+    row = await Customer.select(Customer.name_key).where(Customer.id == customer_id).first().run()
+    return row["name_key"] if row else None
+
+
+async def page(scope: RowScope, *, search: SearchSpec | None, after: tuple[str, UUID] | None, limit: int) -> list[dict[str, Any]] | None:
     """Up to ``limit + 1`` rows ordered by (name, id) after the cursor; ``None`` when the
     search can match on nothing the caller may read."""
     where = scope_where(scope)
@@ -99,7 +105,7 @@ async def page(scope: RowScope, *, search: SearchSpec | None, after: tuple[str, 
         where = where & cond
     if after is not None:
         key, last_id = after
-        where = where & ((Customer.name_key > key) | ((Customer.name_key == key) & (Customer.id > UUID(last_id))))
+        where = where & ((Customer.name_key > key) | ((Customer.name_key == key) & (Customer.id > last_id)))
     return (
         await Customer.select()
         .where(where)

@@ -83,18 +83,18 @@ class CustomerService:
         consents = (await self._consents([row["id"]]))[row["id"]]
         return decide(self.policies.current, principal, "customer", _record(row, consents))
 
-    async def list(self, principal: Principal, *, query: str | None, limit: int | None, cursor: str | None) -> Page[Customer]:
+    async def list(self, principal: Principal, *, query: str | None, limit: int | None, cursor: str | None, limit_name: str = "limit") -> Page[Customer]:
         """A page of reachable customers ordered by name; with ``query``, only those matching
         it on fields the caller may read in full."""
-        page, _ = await self.list_with_cursors(principal, query=query, limit=limit, cursor=cursor)
+        page, _ = await self.list_with_cursors(principal, query=query, limit=limit, cursor=cursor, limit_name=limit_name)
         return page
 
-    async def list_with_cursors(self, principal: Principal, *, query: str | None, limit: int | None, cursor: str | None) -> tuple[Page[Customer], list[str]]:
+    async def list_with_cursors(self, principal: Principal, *, query: str | None, limit: int | None, cursor: str | None, limit_name: str = "limit") -> tuple[Page[Customer], list[str]]:
         """:meth:`list`, plus a resumable cursor for every item (GraphQL edges)."""
         policy = self.policies.current
-        limit = check_limit(limit)
+        limit = check_limit(limit, limit_name)
         scope = row_scope(policy, principal, "customer")
-        after = tuple(decode_cursor(cursor, 2)) if cursor else None
+        after = await self._after(cursor)
         spec = None
         if query is not None:
             query = query.strip()
@@ -124,8 +124,22 @@ class CustomerService:
             principal, action="search" if spec is not None else "list",
             customer_ids=[r["id"] for r in rows], fields=fields, purpose="clienteling",
         )
-        cursors = [encode_cursor([r["name_key"], str(r["id"])]) for r in rows]
+        # Cursors carry only the id (no names in URLs or logs); the sort key is looked up.
+        cursors = [encode_cursor([str(r["id"])]) for r in rows]
         return Page(items=items, next_cursor=cursors[-1] if more else None), cursors
+
+    async def _after(self, cursor: str | None) -> tuple[str, UUID] | None:
+        if not cursor:
+            return None
+        (raw,) = decode_cursor(cursor, 1)
+        try:
+            last_id = UUID(str(raw))
+        except ValueError:
+            raise ValidationFailed("The cursor is not valid", extra={"field": "cursor"}) from None
+        key = await repo.sort_key(last_id)
+        if key is None:
+            raise ValidationFailed("The cursor is not valid", extra={"field": "cursor"})
+        return key, last_id
 
     async def get(self, principal: Principal, customer_id: UUID) -> Customer:
         row = await repo.get(customer_id)

@@ -11,7 +11,8 @@ from clienteling.policy_store import PolicyStore
 from clienteling.repositories import customers as customer_repo
 from clienteling.repositories import notes as repo
 from clienteling.services.audit import AuditTrail
-from domain.errors import Forbidden, NotFound
+from domain.errors import Forbidden, NotFound, ProcessingRestricted, ValidationFailed
+from domain.pagination import Page, check_limit, decode_cursor, encode_cursor
 from domain.notes import Note, NoteCreate
 from domain.staff import Principal
 from permissions import RecordContext, decide, row_scope
@@ -33,8 +34,9 @@ class NoteService:
         self.policies = policies
         self.audit = audit
 
-    async def _customer_store(self, principal: Principal, customer_id: UUID) -> UUID:
-        """The customer's store, if the caller can reach the customer at all."""
+    async def _customer_store(self, principal: Principal, customer_id: UUID, *, for_write: bool = False) -> UUID:
+        """The customer's store, if the caller can reach the customer at all; for a write,
+        also refuses customers whose processing is restricted (GDPR Art. 18)."""
         row = await customer_repo.get(customer_id)
         if row is None:
             raise NotFound("No such customer")
@@ -43,10 +45,12 @@ class NoteService:
             decide(self.policies.current, principal, "customer", ctx)
         except Forbidden:
             raise NotFound("No such customer") from None
+        if for_write and row.get("restricted_at") is not None:
+            raise ProcessingRestricted()
         return row["home_store"]
 
     async def add(self, principal: Principal, customer_id: UUID, data: NoteCreate) -> Note:
-        store_id = await self._customer_store(principal, customer_id)
+        store_id = await self._customer_store(principal, customer_id, for_write=True)
         fields = ["body"] + (["pinned"] if data.pinned else []) + (["visibility"] if data.visibility != "shared" else [])
         check_create(self.policies.current, principal, "note", store_id, fields)
         now = dt.datetime.now(dt.timezone.utc)
@@ -90,10 +94,28 @@ class NoteService:
             await self.audit.record(principal, action="note_read", customer_ids=read, fields=["note.body"], purpose="clienteling")
         return out
 
-    async def list(self, principal: Principal, customer_id: UUID) -> list[Note]:
+    async def page(self, principal: Principal, customer_id: UUID, *, limit: int | None, cursor: str | None) -> Page[Note]:
+        """Visible notes of one customer, pinned first then newest, a page at a time. The
+        cursor is the id of the last note of the previous page."""
+        limit = check_limit(limit)
+        after: UUID | None = None
+        if cursor:
+            (raw,) = decode_cursor(cursor, 1)
+            try:
+                after = UUID(str(raw))
+            except ValueError:
+                raise ValidationFailed("The cursor is not valid", extra={"field": "cursor"}) from None
         row_scope(self.policies.current, principal, "note")
         await self._customer_store(principal, customer_id)
-        return (await self.list_for(principal, [customer_id]))[customer_id]
+        notes = (await self.list_for(principal, [customer_id]))[customer_id]
+        if after is not None:
+            ids = [n.id for n in notes]
+            if after not in ids:
+                raise ValidationFailed("The cursor is not valid", extra={"field": "cursor"})
+            notes = notes[ids.index(after) + 1:]
+        more = len(notes) > limit
+        notes = notes[:limit]
+        return Page(items=notes, next_cursor=encode_cursor([str(notes[-1].id)]) if more else None)
 
     def _view(self, principal: Principal, store_id: UUID, row: dict[str, Any]) -> Note:
         ctx = RecordContext(store_id=store_id, author_id=row["author"], private=row["visibility"] == "private")

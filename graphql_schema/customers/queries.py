@@ -29,6 +29,6 @@ class CustomerQueries:
         after: Optional[str] = None,
     ) -> CustomerConnection:
         principal = await info.context.principal(info)
-        page, cursors = await info.context.services.customers.list_with_cursors(principal, query=search, limit=first, cursor=after)
+        page, cursors = await info.context.services.customers.list_with_cursors(principal, query=search, limit=first, cursor=after, limit_name="first")
         edges = [CustomerEdge(cursor=cur, node=Customer.of(c)) for c, cur in zip(page.items, cursors)]
         return CustomerConnection(edges=edges, page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=cursors[-1] if cursors else None))

@@ -127,7 +127,7 @@ async def test_associate_edits_a_preference_and_the_manager_sees_it(client) -> N
     r = await client.patch(f"/api/v1/customers/{cid}", json={"preferences": {"colors": ["green"], "brands": ["Loewe"]}}, headers=headers)
     assert r.status_code == 200, r.text
     assert r.json()["preferences"] == {"colors": ["green"], "brands": ["Loewe"]}
-    assert r.json()["version"] == 2 and r.headers["etag"] == '"v2"'
+    assert r.json()["version"] == 2 and r.headers["etag"].startswith('"v2-')
     seen = (await client.get(f"/api/v1/customers/{cid}", headers=await login(client, manager["email"]))).json()
     assert seen["preferences"] == {"colors": ["green"], "brands": ["Loewe"]}
 
@@ -334,3 +334,43 @@ async def test_associate_may_put_a_new_customer_in_their_own_book_only(client) -
     assert r.status_code == 201 and r.json()["email"] == "pau@example.com"  # in book: shown in full
     r = await client.post("/api/v1/customers", json=body | {"primaryAssociateId": str(colleague["id"])}, headers=headers)
     assert r.status_code == 403 and r.json()["fields"] == ["primaryAssociateId"]
+
+
+async def test_etag_differs_between_views_of_the_same_version(client) -> None:
+    madrid, _, associate, manager, _ = await _madrid(client)
+    cid = await make_customer(store=madrid)
+    seller_etag = (await client.get(f"/api/v1/customers/{cid}", headers=await login(client, associate["email"]))).headers["etag"]
+    manager_h = await login(client, manager["email"])
+    manager_etag = (await client.get(f"/api/v1/customers/{cid}", headers=manager_h)).headers["etag"]
+    assert seller_etag != manager_etag and seller_etag.startswith('"v1-') and manager_etag.startswith('"v1-')
+    r = await client.get(f"/api/v1/customers/{cid}", headers=manager_h | {"If-None-Match": seller_etag})
+    assert r.status_code == 200  # the seller's cached (masked) copy is not the manager's
+
+
+async def test_cursors_hold_no_names_and_forged_cursors_are_400(client) -> None:
+    import base64
+
+    madrid, _, associate, _, _ = await _madrid(client)
+    for _ in range(3):
+        await make_customer(store=madrid, first_name="Zoë", last_name="Quintana")
+    headers = await login(client, associate["email"])
+    cursor = (await client.get("/api/v1/customers", params={"limit": 1}, headers=headers)).json()["nextCursor"]
+    decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    assert "quintana" not in decoded.lower()
+    for forged in (["a", "b"], [1, 2], ["not-a-uuid"], [5], ["00000000-0000-4000-8000-000000000000"]):
+        bad = base64.urlsafe_b64encode(json.dumps(forged).encode()).decode().rstrip("=")
+        r = await client.get("/api/v1/customers", params={"cursor": bad}, headers=headers)
+        assert r.status_code == 400 and r.json()["code"] == "VALIDATION_FAILED", forged
+
+
+async def test_notes_are_paged(client) -> None:
+    madrid, _, associate, _, _ = await _madrid(client)
+    cid = await make_customer(store=madrid)
+    for i in range(5):
+        await make_note(customer=cid, author=associate["id"], body=f"note {i}")
+    headers = await login(client, associate["email"])
+    first = (await client.get(f"/api/v1/customers/{cid}/notes", params={"limit": 3}, headers=headers)).json()
+    rest = (await client.get(f"/api/v1/customers/{cid}/notes", params={"limit": 3, "cursor": first["nextCursor"]}, headers=headers)).json()
+    bodies = [n["body"] for n in first["items"] + rest["items"]]
+    assert len(first["items"]) == 3 and rest["nextCursor"] is None and sorted(bodies) == [f"note {i}" for i in range(5)]
+    assert (await client.get(f"/api/v1/customers/{cid}/notes", params={"limit": 0}, headers=headers)).status_code == 400

@@ -110,7 +110,8 @@ async def test_errors_carry_codes(client) -> None:
     assert codes(await gql(client, "query($id: ID!) { customer(id: $id) { id } }", {"id": str(theirs)}, headers)) == ["NOT_FOUND"]
     assert codes(await gql(client, "{ me { email ", headers=headers)) == ["GRAPHQL_PARSE_FAILED"]
     assert codes(await gql(client, "{ me { shoeSize } }", headers=headers)) == ["GRAPHQL_VALIDATION_FAILED"]
-    assert codes(await gql(client, "{ customers(first: 500) { edges { cursor } } }", headers=headers)) == ["VALIDATION_FAILED"]
+    too_many = await gql(client, "{ customers(first: 500) { edges { cursor } } }", headers=headers)
+    assert codes(too_many) == ["VALIDATION_FAILED"] and too_many["errors"][0]["extensions"]["field"] == "first"
     bad_input = await gql(client, 'mutation($id: ID!) { updateCustomer(id: $id, input: {email: "nope"}) { id } }', {"id": str(theirs)}, headers)
     assert codes(bad_input) == ["VALIDATION_FAILED"]
 

@@ -201,7 +201,7 @@ async def test_only_allowed_roles_reload_the_policy(file_policy_client) -> None:
 async def test_reload_without_a_policy_file_is_refused(client) -> None:
     hq = await make_staff(role="hq_admin")
     r = await client.post("/api/v1/admin/policy/reload", headers=await login(client, hq["email"]))
-    assert r.status_code == 422 and "CLIENTELING_POLICY_FILE" in r.json()["detail"]
+    assert r.status_code == 409 and r.json()["code"] == "POLICY_NOT_FILE_BASED" and "CLIENTELING_POLICY_FILE" in r.json()["detail"]
 
 
 def test_policy_store_picks_up_a_changed_file_and_ignores_a_broken_one(tmp_path) -> None:
