@@ -7,6 +7,8 @@ migrations; nothing here is edited once a migration that created it has shipped.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from piccolo.columns import (
     JSON,
     UUID,
@@ -37,6 +39,12 @@ __all__ = [
     "PurchaseLine",
     "Note",
     "BreakGlassGrant",
+    "WishlistItem",
+    "Task",
+    "Appointment",
+    "CheckIn",
+    "PurchaseReturn",
+    "IntegrationEvent",
     "ConsentNotice",
     "ErasureRequest",
     "AuditEntry",
@@ -145,6 +153,11 @@ class Customer(Table, tablename="customer"):
     # GDPR: Art. 17 erasure (row kept, personal fields anonymised) and Art. 18 restriction.
     erased_at = Timestamptz(null=True, default=None)
     restricted_at = Timestamptz(null=True, default=None)
+    # Derived, maintained with purchases and returns, for client-book filters.
+    last_purchase_at = Timestamptz(null=True, default=None, index=True)
+    lifetime_value = Numeric(digits=(14, 2), default=Decimal("0"))
+    # Month * 100 + day of the birthdate, for "birthday in the next N days".
+    birth_mmdd = Integer(null=True, default=None, index=True)
 
 
 class ConsentNotice(Table, tablename="consent_notice"):
@@ -229,6 +242,91 @@ class BreakGlassGrant(Table, tablename="break_glass_grant"):
     expires_at = Timestamptz()
 
 
+class WishlistItem(Table, tablename="wishlist_item"):
+    id = UUID(primary_key=True)
+    customer = ForeignKey(Customer, index=True)
+    sku = Varchar(length=64)
+    product_name = Varchar(length=200)
+    size = Varchar(length=20, null=True, default=None)
+    colour = Varchar(length=40, null=True, default=None)
+    notes = Text(null=True, default=None)
+    added_by = ForeignKey(Staff, null=True)
+    fulfilled_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+    deleted_at = Timestamptz(null=True, default=None)
+
+
+class Task(Table, tablename="task"):
+    """A follow-up for a seller. ``source_ref`` makes automatic tasks idempotent
+    (e.g. ``purchase:<id>``, ``birthday:<customer>:<year>``)."""
+
+    id = UUID(primary_key=True)
+    customer = ForeignKey(Customer, null=True, index=True)
+    store = ForeignKey(Store, index=True)
+    assignee = ForeignKey(Staff, index=True)
+    created_by = ForeignKey(Staff, null=True)
+    kind = Varchar(length=24)
+    title = Varchar(length=200)
+    details = Text(null=True, default=None)
+    due_at = Timestamptz(index=True)
+    snoozed_until = Timestamptz(null=True, default=None)
+    completed_at = Timestamptz(null=True, default=None)
+    completed_by = ForeignKey(Staff, null=True)
+    source_ref = Varchar(length=120, null=True, default=None, unique=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+    deleted_at = Timestamptz(null=True, default=None)
+
+
+class Appointment(Table, tablename="appointment"):
+    id = UUID(primary_key=True)
+    customer = ForeignKey(Customer, index=True)
+    associate = ForeignKey(Staff, index=True)
+    store = ForeignKey(Store, index=True)
+    channel = Varchar(length=12)
+    starts_at = Timestamptz(index=True)
+    ends_at = Timestamptz()
+    status = Varchar(length=12, default="booked")
+    notes = Text(null=True, default=None)
+    created_by = ForeignKey(Staff, null=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class CheckIn(Table, tablename="check_in"):
+    id = UUID(primary_key=True)
+    external_id = Varchar(length=100, unique=True)
+    customer = ForeignKey(Customer, index=True)
+    store = ForeignKey(Store, index=True)
+    occurred_at = Timestamptz()
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class PurchaseReturn(Table, tablename="purchase_return"):
+    id = UUID(primary_key=True)
+    external_id = Varchar(length=100, unique=True)
+    purchase = ForeignKey(Purchase, null=True, index=True)
+    customer = ForeignKey(Customer, index=True)
+    store = ForeignKey(Store, null=True)
+    occurred_at = Timestamptz()
+    currency = Varchar(length=3)
+    total = Numeric(digits=(12, 2))
+    lines = JSON(default="[]")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class IntegrationEvent(Table, tablename="integration_event"):
+    """Idempotency of integration webhooks: one row per ``kind:externalId`` holding the
+    payload digest and the answer given, replayed verbatim on a retry."""
+
+    key = Varchar(length=130, primary_key=True)
+    payload_sha256 = Varchar(length=64)
+    status_code = Integer()
+    result = JSON(default="{}")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
 class ErasureRequest(Table, tablename="erasure_request"):
     """One Art. 17 request per reference: makes erasure idempotent and provable."""
 
@@ -285,6 +383,12 @@ ALL_TABLES: list[type[Table]] = [
     PurchaseLine,
     Note,
     BreakGlassGrant,
+    WishlistItem,
+    Task,
+    Appointment,
+    CheckIn,
+    PurchaseReturn,
+    IntegrationEvent,
     ErasureRequest,
     AuditEntry,
     AuditSubject,
