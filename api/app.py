@@ -21,6 +21,7 @@ from api.routes.me import me
 from api.routes.permissions import BreakGlassController, PermissionsController, PolicyAdminController
 from api.settings import Settings, load_settings
 from clienteling import db
+from clienteling.events import build_bus
 from clienteling.passwords import Passwords
 from clienteling.policy_store import PolicyStore
 from clienteling.services.audit import AuditTrail
@@ -41,6 +42,7 @@ log = logging.getLogger("clienteling")
 
 def build_services(settings: Settings, *, passwords: Passwords | None = None, policy: Policy | None = None) -> AppServices:
     policies = PolicyStore(policy, path=settings.policy_file)
+    events = build_bus(settings.redis_url)
     audit = AuditTrail(policies)
     break_glass = BreakGlassService(policies, audit)
     auth_config = AuthConfig(
@@ -51,10 +53,11 @@ def build_services(settings: Settings, *, passwords: Passwords | None = None, po
     )
     return AppServices(
         auth=AuthService(auth_config, TokenSigner(settings.secret_key, settings.access_token_ttl), passwords or Passwords()),
-        customers=CustomerService(policies, audit, break_glass),
+        customers=CustomerService(policies, audit, break_glass, events),
+        events=events,
         audit=audit,
         break_glass=break_glass,
-        notes=NoteService(policies, audit),
+        notes=NoteService(policies, audit, events),
         staff=StaffService(),
         policies=policies,
     )
@@ -67,7 +70,7 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
     services = build_services(settings, passwords=passwords, policy=policy)
     gql_services = Services(
         auth=services.auth, customers=services.customers, notes=services.notes, staff=services.staff,
-        break_glass=services.break_glass, policies=services.policies,
+        break_glass=services.break_glass, policies=services.policies, events=services.events,
     )
 
     async def graphql_context() -> GraphQLContext:
@@ -86,6 +89,7 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
             await db.start_pool(settings.db_pool_min, settings.db_pool_max)
 
     async def on_shutdown() -> None:
+        await services.events.close()
         if manage_database:
             await db.close_pool()
 

@@ -22,6 +22,7 @@ class AppServices(msgspec.Struct, kw_only=True):
     policies: Any
     break_glass: Any
     audit: Any
+    events: Any
 
 
 def services_of(request: Request) -> AppServices:

@@ -25,6 +25,7 @@ class Services(msgspec.Struct, kw_only=True):
     staff: Any
     break_glass: Any
     policies: Any
+    events: Any = None
 
 
 class GraphQLContext(BaseContext, kw_only=True):

@@ -13,6 +13,7 @@ from clienteling.policy_store import PolicyStore
 from clienteling.repositories import customers as repo
 from clienteling.repositories import staff as staff_repo
 from domain.consent import active_purposes
+from domain.events import Event, customer_channel
 from domain.customers import Customer, CustomerCreate, CustomerUpdate, validate_contact
 from domain.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from domain.pagination import Page, check_limit, decode_cursor, encode_cursor
@@ -23,6 +24,7 @@ from permissions import Decision, RecordContext, decide, row_scope, searchable_f
 from permissions.decision import check_create
 
 if TYPE_CHECKING:
+    from clienteling.events import EventBus
     from clienteling.services.audit import AuditTrail
     from clienteling.services.break_glass import BreakGlassService
 
@@ -69,10 +71,11 @@ def to_view(decision: Decision, row: dict[str, Any]) -> Customer:
 
 
 class CustomerService:
-    def __init__(self, policies: PolicyStore, audit: "AuditTrail", break_glass: "BreakGlassService | None" = None) -> None:
+    def __init__(self, policies: PolicyStore, audit: "AuditTrail", break_glass: "BreakGlassService | None" = None, events: "EventBus | None" = None) -> None:
         self.policies = policies
         self.audit = audit
         self.break_glass = break_glass
+        self.events = events
 
     async def _consents(self, ids: list[UUID]) -> dict[UUID, frozenset[str]]:
         now = dt.datetime.now(dt.timezone.utc)
@@ -246,7 +249,15 @@ class CustomerService:
             if not await repo.update(customer_id, values, expected_version=row["version"]):
                 raise Conflict("The customer was changed by someone else; reload and try again")
             await self.audit.record(principal, action="update", customer_ids=[customer_id], fields=changes.keys(), purpose="clienteling")
+        await self.publish_change(customer_id, merged["home_store"], list(changes))
         return await self.get(principal, customer_id)
+
+    async def publish_change(self, customer_id: UUID, store_id: UUID | None, fields: list[str]) -> None:
+        """Tell open 360 screens the customer changed (after commit; names only)."""
+        if self.events is None:
+            return
+        event = Event(kind="customer_updated", occurred_at=dt.datetime.now(dt.timezone.utc), customer_id=customer_id, store_id=store_id, fields=sorted(fields))
+        await self.events.publish([customer_channel(customer_id)], event)
 
     async def _check_references(self, store_id: UUID | None, *associates: UUID | None) -> None:
         if store_id is not None and not await staff_repo.stores_by_ids([store_id]):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
 from clienteling import db
@@ -13,10 +13,14 @@ from clienteling.repositories import notes as repo
 from clienteling.services.audit import AuditTrail
 from domain.errors import Forbidden, NotFound, ProcessingRestricted, ValidationFailed
 from domain.pagination import Page, check_limit, decode_cursor, encode_cursor
+from domain.events import Event, customer_channel
 from domain.notes import Note, NoteCreate
 from domain.staff import Principal
 from permissions import RecordContext, decide, row_scope
 from permissions.decision import check_create
+
+if TYPE_CHECKING:
+    from clienteling.events import EventBus
 
 __all__ = ["NoteService"]
 
@@ -30,9 +34,10 @@ def _to_note(row: dict[str, Any], projected: dict[str, Any]) -> Note:
 
 
 class NoteService:
-    def __init__(self, policies: PolicyStore, audit: AuditTrail) -> None:
+    def __init__(self, policies: PolicyStore, audit: AuditTrail, events: "EventBus | None" = None) -> None:
         self.policies = policies
         self.audit = audit
+        self.events = events
 
     async def _customer_store(self, principal: Principal, customer_id: UUID, *, for_write: bool = False) -> UUID:
         """The customer's store, if the caller can reach the customer at all; for a write,
@@ -64,6 +69,9 @@ class NoteService:
             await self.audit.record(principal, action="note_create", customer_ids=[customer_id], fields=[f"note.{f}" for f in fields], purpose="clienteling")
         row = await repo.get(note_id)
         assert row is not None
+        if self.events is not None and data.visibility == "shared":
+            event = Event(kind="customer_updated", occurred_at=now, customer_id=customer_id, store_id=store_id, fields=["notes"], ref_id=note_id)
+            await self.events.publish([customer_channel(customer_id)], event)
         return self._view(principal, store_id, row)
 
     async def list_for(self, principal: Principal, customer_ids: list[UUID], *, limit_each: int | None = None) -> dict[UUID, list[Note]]:
