@@ -8,7 +8,9 @@ from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.litestar import make_graphql_controller
+from strawberry.types.unset import UNSET
 
 from api.deps import AppServices
 from api.errors import exception_handlers
@@ -31,6 +33,7 @@ from clienteling.services.customers import CustomerService
 from clienteling.services.notes import NoteService
 from clienteling.services.staff import StaffService
 from clienteling.tokens import TokenSigner
+from domain.errors import DomainError
 from graphql_schema.context import GraphQLContext, Services
 from graphql_schema.schema import build_schema
 from permissions import Policy
@@ -76,12 +79,24 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
     async def graphql_context() -> GraphQLContext:
         return GraphQLContext(services=gql_services)
 
-    GraphQLController = make_graphql_controller(
+    BaseGraphQLController = make_graphql_controller(
         build_schema(),
         path="/graphql",
         context_getter=graphql_context,
         graphql_ide="graphiql" if settings.graphiql else None,
+        keep_alive=True,
+        keep_alive_interval=25,
     )
+
+    class GraphQLController(BaseGraphQLController):  # type: ignore[misc, valid-type]
+        async def on_ws_connect(self, context: GraphQLContext):  # noqa: ANN201
+            """Refuse a bad token at connection_init (close 4403): an error inside a
+            subscription reaches the stock RxDB client as data: null and crashes it."""
+            try:
+                await context.principal()
+            except DomainError:
+                raise ConnectionRejectionError() from None
+            return UNSET
 
     async def on_startup() -> None:
         if manage_database:

@@ -25,6 +25,8 @@ class Services(msgspec.Struct, kw_only=True):
     staff: Any
     break_glass: Any
     policies: Any
+    consents: Any = None
+    data_subject: Any = None
     events: Any = None
 
 
@@ -43,10 +45,11 @@ class GraphQLContext(BaseContext, kw_only=True):
         value = headers.get("Authorization") or headers.get("authorization")
         return value if isinstance(value, str) else None
 
-    async def principal(self, info: Any = None) -> Principal:
+    async def principal(self, info: Any = None, *, refresh: bool = False) -> Principal:
         """The authenticated caller (NOT_AUTHENTICATED / TOKEN_INVALID otherwise), labelled
-        with the GraphQL operation and field for the audit trail."""
-        if self._principal is None:
+        with the GraphQL operation and field for the audit trail. ``refresh`` re-checks the
+        session (long-lived subscriptions do, per event)."""
+        if self._principal is None or refresh:
             header = self._authorization()
             if not header or not header.lower().startswith("bearer "):
                 raise NotAuthenticated("Send Authorization: Bearer <access token>")

@@ -6,8 +6,12 @@ import strawberry
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
 from strawberry.tools import merge_types
 
+from graphql_schema.alerts.subscriptions import AlertSubscriptions
+from graphql_schema.consents.mutations import ConsentMutations
+from graphql_schema.consents.queries import ConsentQueries
 from graphql_schema.customers.mutations import CustomerMutations
 from graphql_schema.customers.queries import CustomerQueries
+from graphql_schema.data_subject.resolvers import DataSubjectMutations, DataSubjectQueries
 from graphql_schema.errors import ErrorCodes, tag_pre_execution_errors
 from graphql_schema.permissions.resolvers import PermissionMutations, PermissionQueries
 from graphql_schema.staff.queries import StaffQueries
@@ -16,8 +20,9 @@ __all__ = ["build_schema", "MAX_DEPTH"]
 
 MAX_DEPTH = 10
 
-Query = merge_types("Query", (StaffQueries, CustomerQueries, PermissionQueries))
-Mutation = merge_types("Mutation", (CustomerMutations, PermissionMutations))
+Query = merge_types("Query", (StaffQueries, CustomerQueries, PermissionQueries, DataSubjectQueries, ConsentQueries))
+Mutation = merge_types("Mutation", (CustomerMutations, PermissionMutations, DataSubjectMutations, ConsentMutations))
+Subscription = merge_types("Subscription", (AlertSubscriptions,))
 
 
 class CodedSchema(strawberry.Schema):
@@ -31,6 +36,7 @@ def build_schema() -> strawberry.Schema:
     return CodedSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=[
             ErrorCodes,
             ParserCache,

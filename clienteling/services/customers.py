@@ -166,6 +166,20 @@ class CustomerService:
         )
         return to_view(decision, row)
 
+    async def ensure_reachable(self, principal: Principal, customer_id: UUID) -> None:
+        """404 unless the caller may open this customer now (no audit: nothing is read)."""
+        row = await repo.get(customer_id)
+        if row is None:
+            raise NotFound("No such customer")
+        try:
+            await self._decide(principal, row)
+        except Forbidden:
+            if self.break_glass is None or await self.break_glass.active_grant(principal, customer_id) is None:
+                raise NotFound("No such customer") from None
+
+    async def holds_consent(self, customer_id: UUID, purpose: str) -> bool:
+        return purpose in (await self._consents([customer_id]))[customer_id]
+
     async def get_many(self, principal: Principal, ids: list[UUID]) -> dict[UUID, Customer | None]:
         """Views for several ids in two queries (for dataloaders); unreachable ones are None."""
         rows = await repo.get_many(ids)

@@ -64,6 +64,78 @@ class Service:
         return {"Authorization": f"Bearer {r.json()['accessToken']}"}
 
 
+REDIS_URL = os.environ.get("CLIENTELING_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _start(args: list[str], env: dict[str, str], workdir: Path, name: str) -> tuple[subprocess.Popen, Path, str]:
+    port = _free_port()
+    log_path = workdir / f"{name}.log"
+    proc = subprocess.Popen([*_command(), "serve", *args, "--port", str(port)], cwd=workdir, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"{name} exited with {proc.returncode}:\n{log_path.read_text()}")
+        try:
+            if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
+                return proc, log_path, base
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"{name} did not become ready:\n{log_path.read_text()}")
+        time.sleep(0.3)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _require(reason: str) -> None:
+    if os.environ.get("CLIENTELING_TEST_REQUIRE_SERVICES"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def scaled_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, Service]]:
+    """Two app processes on one PostgreSQL database and one Redis (SPEC §2 scale-out)."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as exc:  # noqa: BLE001
+        _require(f"Redis not reachable at {REDIS_URL}: {type(exc).__name__}: {exc}")
+    name = f"clienteling_scale_{uuid.uuid4().hex[:10]}"
+    try:
+        _pg(f'CREATE DATABASE "{name}"')
+    except Exception as exc:  # noqa: BLE001
+        _require(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {type(exc).__name__}: {exc}")
+    workdir = tmp_path_factory.mktemp("scale-out")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLIENTELING_")}
+    env.update({
+        "CLIENTELING_DATABASE_URL": f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}",
+        "CLIENTELING_SECRET_KEY": secrets.token_urlsafe(48),
+        "CLIENTELING_REDIS_URL": REDIS_URL,
+        "PYTHONUNBUFFERED": "1",
+    })
+    procs = []
+    try:
+        a, log_a, base_a = _start(["--demo"], env, workdir, "app-a")
+        procs.append(a)
+        b, log_b, base_b = _start([], env, workdir, "app-b")
+        procs.append(b)
+        yield Service(base_a, log_a, "postgresql"), Service(base_b, log_b, "postgresql")
+    finally:
+        for proc in procs:
+            _stop(proc)
+        _pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     workdir = tmp_path_factory.mktemp(f"e2e-{request.param}")

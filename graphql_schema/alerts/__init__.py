@@ -1,0 +1,1 @@
+"""Live alerts: GraphQL subscriptions over graphql-transport-ws."""

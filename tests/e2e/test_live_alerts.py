@@ -1,0 +1,88 @@
+"""Live alerts through the running service and real WebSocket clients."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from tests.e2e.wsclient import GraphQLWS
+
+pytestmark = pytest.mark.e2e
+
+CUSTOMER_UPDATED = "subscription($id: ID!) { customerUpdated(id: $id) { id email preferences version } }"
+
+
+def _token(service, email: str) -> str:  # noqa: ANN001
+    return service.login(email)["Authorization"][7:]
+
+
+def _a_madrid_customer_outside_the_book(service, headers: dict) -> dict:  # noqa: ANN001
+    with service.client() as c:
+        me = c.get("/api/v1/me", headers=headers).json()
+        items = c.get("/api/v1/customers", params={"limit": 50}, headers=headers).json()["items"]
+    return next(i for i in items if i["primaryAssociateId"] != me["id"] and i["secondaryAssociateId"] != me["id"] and i["sizes"] is not None)
+
+
+async def test_a_bad_token_is_refused_at_connection_init(service) -> None:
+    ws = await GraphQLWS.open(service.base_url, "v1.forged.token")
+    with pytest.raises(ConnectionClosed) as closed:
+        await ws.receive()
+    assert closed.value.rcvd.code == 4403
+
+
+async def test_missing_token_is_refused_at_connection_init(service) -> None:
+    ws = await GraphQLWS.open(service.base_url, None)
+    with pytest.raises(ConnectionClosed) as closed:
+        await ws.receive()
+    assert closed.value.rcvd.code == 4403
+
+
+async def test_customer_updated_reaches_an_open_360_screen_as_its_viewer_sees_it(service) -> None:
+    seller = service.login("associate.madrid@example.com")
+    customer = _a_madrid_customer_outside_the_book(service, seller)
+    ws = await GraphQLWS.open(service.base_url, seller["Authorization"][7:])
+    assert (await ws.receive())["type"] == "connection_ack"
+    sub = await ws.subscribe(CUSTOMER_UPDATED, {"id": customer["id"]})
+    await asyncio.sleep(0.3)  # let the subscription register before the change
+    manager = service.login("manager.madrid@example.com")
+    async with httpx.AsyncClient(base_url=service.base_url) as c:
+        r = await c.patch(f"/api/v1/customers/{customer['id']}", json={"preferences": {"colors": ["ochre"]}}, headers=manager)
+        assert r.status_code == 200, r.text
+    message = await ws.receive()
+    assert message["type"] == "next" and message["id"] == sub
+    data = message["payload"]["data"]["customerUpdated"]
+    assert data["preferences"] == {"colors": ["ochre"]}
+    assert data["email"] is None or "•••" in data["email"]  # the seller's masked view, not the manager's
+    # a shared note added by someone else also refreshes the screen
+    async with httpx.AsyncClient(base_url=service.base_url) as c:
+        await c.post(f"/api/v1/customers/{customer['id']}/notes", json={"body": "Asked for the ochre scarf"}, headers=manager)
+    assert (await ws.receive())["type"] == "next"
+    await ws.close()
+
+
+async def test_a_customer_of_another_store_cannot_be_watched(service) -> None:
+    madrid = service.login("associate.madrid@example.com")
+    customer = _a_madrid_customer_outside_the_book(service, madrid)
+    ws = await GraphQLWS.open(service.base_url, _token(service, "associate.bucharest@example.com"))
+    assert (await ws.receive())["type"] == "connection_ack"
+    await ws.subscribe(CUSTOMER_UPDATED, {"id": customer["id"]})
+    message = await ws.receive()
+    assert message["type"] == "error" or (message["type"] == "next" and message["payload"].get("errors"))
+    errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+    assert errors[0]["extensions"]["code"] == "NOT_FOUND"
+    await ws.close()
+
+
+async def test_store_alerts_of_another_store_are_forbidden(service) -> None:
+    ws = await GraphQLWS.open(service.base_url, _token(service, "associate.bucharest@example.com"))
+    assert (await ws.receive())["type"] == "connection_ack"
+    with service.client() as c:
+        madrid_id = c.get("/api/v1/me", headers=service.login("associate.madrid@example.com")).json()["storeIds"][0]
+    await ws.subscribe("subscription($s: ID!) { storeAlerts(storeId: $s) { kind } }", {"s": madrid_id})
+    message = await ws.receive()
+    errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+    assert errors[0]["extensions"]["code"] == "FORBIDDEN"
+    await ws.close()
