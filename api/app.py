@@ -6,6 +6,7 @@ import logging
 
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from strawberry.exceptions import ConnectionRejectionError
@@ -14,6 +15,7 @@ from strawberry.types.unset import UNSET
 
 from api.deps import AppServices
 from api.errors import exception_handlers
+from api.idempotency import IdempotencyMiddleware
 from api.request_id import add_request_id_header
 from api.routes.audit import AuditController
 from api.routes.auth import AuthController
@@ -115,6 +117,9 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
         ],
         exception_handlers=exception_handlers,
         before_send=[add_request_id_header],
+        middleware=[
+            DefineMiddleware(IdempotencyMiddleware, signer=services.auth.signer, max_body=settings.max_body_bytes),
+        ],
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         request_max_body_size=settings.max_body_bytes,

@@ -45,6 +45,7 @@ __all__ = [
     "CheckIn",
     "PurchaseReturn",
     "IntegrationEvent",
+    "IdempotencyRecord",
     "ConsentNotice",
     "ErasureRequest",
     "AuditEntry",
@@ -327,6 +328,21 @@ class IntegrationEvent(Table, tablename="integration_event"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
+class IdempotencyRecord(Table, tablename="idempotency_record"):
+    """The first answer to a creating POST sent with an Idempotency-Key, replayed to retries
+    of the same request for 24 hours. ``id`` is a digest of the caller and the key."""
+
+    id = Varchar(length=64, primary_key=True)
+    method = Varchar(length=8)
+    path = Varchar(length=300)
+    body_sha256 = Varchar(length=64)
+    status_code = Integer(null=True, default=None)
+    content_type = Varchar(length=100, null=True, default=None)
+    response_body = Text(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    completed_at = Timestamptz(null=True, default=None)
+
+
 class ErasureRequest(Table, tablename="erasure_request"):
     """One Art. 17 request per reference: makes erasure idempotent and provable."""
 
@@ -389,6 +405,7 @@ ALL_TABLES: list[type[Table]] = [
     CheckIn,
     PurchaseReturn,
     IntegrationEvent,
+    IdempotencyRecord,
     ErasureRequest,
     AuditEntry,
     AuditSubject,
