@@ -9,12 +9,10 @@ from litestar.config.compression import CompressionConfig
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from strawberry.exceptions import ConnectionRejectionError
-from strawberry.litestar import make_graphql_controller
-from strawberry.types.unset import UNSET
 
 from api.deps import AppServices
 from api.errors import exception_handlers
+from api.graphql_controller import build_graphql_controller
 from api.idempotency import IdempotencyMiddleware
 from api.request_id import add_request_id_header
 from api.routes.audit import AuditController
@@ -35,8 +33,8 @@ from clienteling.services.customers import CustomerService
 from clienteling.services.notes import NoteService
 from clienteling.services.staff import StaffService
 from clienteling.tokens import TokenSigner
-from domain.errors import DomainError
 from graphql_schema.context import GraphQLContext, Services
+from graphql_schema.persisted import PersistedQueries, load_allowlist
 from graphql_schema.schema import build_schema
 from permissions import Policy
 
@@ -81,24 +79,10 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
     async def graphql_context() -> GraphQLContext:
         return GraphQLContext(services=gql_services)
 
-    BaseGraphQLController = make_graphql_controller(
-        build_schema(),
-        path="/graphql",
-        context_getter=graphql_context,
-        graphql_ide="graphiql" if settings.graphiql else None,
-        keep_alive=True,
-        keep_alive_interval=25,
+    GraphQLController = build_graphql_controller(
+        build_schema(), graphql_context, graphiql=settings.graphiql,
+        persisted=PersistedQueries(allowlist=load_allowlist(settings.graphql_allowlist) if settings.graphql_allowlist else None),
     )
-
-    class GraphQLController(BaseGraphQLController):  # type: ignore[misc, valid-type]
-        async def on_ws_connect(self, context: GraphQLContext):  # noqa: ANN201
-            """Refuse a bad token at connection_init (close 4403): an error inside a
-            subscription reaches the stock RxDB client as data: null and crashes it."""
-            try:
-                await context.principal()
-            except DomainError:
-                raise ConnectionRejectionError() from None
-            return UNSET
 
     async def on_startup() -> None:
         if manage_database:
@@ -123,7 +107,7 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         request_max_body_size=settings.max_body_bytes,
-        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        compression_config=CompressionConfig(backend="brotli", minimum_size=1024, brotli_gzip_fallback=True),
         openapi_config=OpenAPIConfig(
             title="clienteling",
             version="0.1.0",

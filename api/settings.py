@@ -35,11 +35,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_max: int = 10
     graphiql: bool = True
     policy_file: str | None = None
+    graphql_allowlist: str | None = None
     demo: bool = False
     # Failed sign-ins before an account or a client address is slowed down (429).
     login_max_failures_account: int = 5
     login_max_failures_ip: int = 30
     login_window_seconds: int = 900
+    # GDPR retention: customers inactive this many days are anonymised by `retention run`.
+    retention_days: int = 1095
 
     @property
     def is_postgres(self) -> bool:
@@ -115,7 +118,17 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         except PolicyError as exc:
             raise SettingsError(f"{PREFIX}POLICY_FILE does not validate: {exc}") from None
 
+    allowlist = env.get(PREFIX + "GRAPHQL_ALLOWLIST") or None
+    if allowlist:
+        from graphql_schema.persisted import load_allowlist
+
+        try:
+            load_allowlist(allowlist)
+        except (OSError, ValueError) as exc:
+            raise SettingsError(f"{PREFIX}GRAPHQL_ALLOWLIST is not a valid allow-list: {exc}") from None
+
     return Settings(
+        graphql_allowlist=allowlist,
         policy_file=policy_file,
         database_url=db,
         secret_key=secret,
@@ -133,6 +146,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         login_max_failures_account=_int(env, "LOGIN_MAX_FAILURES_ACCOUNT", 5, 1, 1000),
         login_max_failures_ip=_int(env, "LOGIN_MAX_FAILURES_IP", 30, 1, 100_000),
         login_window_seconds=_int(env, "LOGIN_WINDOW_SECONDS", 900, 10, 86_400),
+        retention_days=_int(env, "RETENTION_DAYS", 1095, 30, 36_500),
     )
 
 

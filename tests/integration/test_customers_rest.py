@@ -374,3 +374,23 @@ async def test_notes_are_paged(client) -> None:
     bodies = [n["body"] for n in first["items"] + rest["items"]]
     assert len(first["items"]) == 3 and rest["nextCursor"] is None and sorted(bodies) == [f"note {i}" for i in range(5)]
     assert (await client.get(f"/api/v1/customers/{cid}/notes", params={"limit": 0}, headers=headers)).status_code == 400
+
+
+async def test_responses_are_brotli_or_gzip_compressed_and_decode_to_the_same_json(client) -> None:
+    import gzip
+
+    import brotli
+
+    madrid, _, associate, _, _ = await _madrid(client)
+    for i in range(30):
+        await make_customer(store=madrid, first_name=f"Ana{i}")
+    headers = await login(client, associate["email"])
+    plain = await client.get("/api/v1/customers", headers=headers | {"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    for encoding, decode in (("br", brotli.decompress), ("gzip", gzip.decompress)):
+        async with client.stream("GET", "/api/v1/customers", headers=headers | {"Accept-Encoding": encoding}) as r:
+            assert r.headers["content-encoding"] == encoding
+            raw = b"".join([chunk async for chunk in r.aiter_raw()])
+        assert len(raw) < len(plain.content)
+        body = json.loads(decode(raw))
+        assert body == plain.json()
