@@ -17,10 +17,18 @@ from api.idempotency import IdempotencyMiddleware
 from api.request_id import add_request_id_header
 from api.routes.audit import AuditController
 from api.routes.auth import AuthController
+from api.routes.consents import ConsentController
 from api.routes.customers import CustomerController
+from api.routes.data_subject import DataSubjectController
 from api.routes.health import health, ready
+from api.routes.integrations import IntegrationController
 from api.routes.me import me
 from api.routes.permissions import BreakGlassController, PermissionsController, PolicyAdminController
+from api.routes.appointments import AppointmentController
+from api.routes.tasks import TaskController
+from api.routes.wishlist import WishlistController
+from api.routes.client_books import ClientBookController
+from api.routes.customer360 import PurchaseController
 from api.settings import Settings, load_settings
 from clienteling import db
 from clienteling.events import build_bus
@@ -29,9 +37,19 @@ from clienteling.policy_store import PolicyStore
 from clienteling.services.audit import AuditTrail
 from clienteling.services.auth import AuthConfig, AuthService
 from clienteling.services.break_glass import BreakGlassService
+from clienteling.services.consents import ConsentLedger
 from clienteling.services.customers import CustomerService
+from clienteling.services.data_subject import DataSubjectService
+from clienteling.services.integrations import IntegrationService
 from clienteling.services.notes import NoteService
 from clienteling.services.staff import StaffService
+from clienteling.services.appointments import AppointmentService
+from clienteling.services.task_scheduler import DueTaskScheduler
+from clienteling.services.tasks import TaskService, generate_due_tasks
+from clienteling.services.wishlist import WishlistService
+from clienteling.services.client_books import ClientBookService
+from clienteling.services.customer360 import Customer360Service
+from clienteling.services.kpis import KpiService
 from clienteling.tokens import TokenSigner
 from graphql_schema.context import GraphQLContext, Services
 from graphql_schema.persisted import PersistedQueries, load_allowlist
@@ -59,8 +77,17 @@ def build_services(settings: Settings, *, passwords: Passwords | None = None, po
         customers=CustomerService(policies, audit, break_glass, events),
         events=events,
         audit=audit,
+        consents=ConsentLedger(policies, audit),
+        data_subject=DataSubjectService(policies, audit),
+        integrations=IntegrationService(audit, events, webhook_secret=settings.webhook_secret),
         break_glass=break_glass,
         notes=NoteService(policies, audit, events),
+        wishlist=WishlistService(policies, audit, events),
+        tasks=TaskService(policies, audit, events),
+        appointments=AppointmentService(policies, audit, events),
+        customer360=Customer360Service(policies, audit),
+        client_books=ClientBookService(policies, audit, events),
+        kpis=KpiService(policies),
         staff=StaffService(),
         policies=policies,
     )
@@ -71,9 +98,15 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
     at start-up and closes its pool at shutdown; tests that bind their own pass False."""
     settings = settings or load_settings()
     services = build_services(settings, passwords=passwords, policy=policy)
+    # Automatic tasks (birthdays, lapsed clients) every 10 minutes while the app runs.
+    due_tasks = DueTaskScheduler(lambda now: generate_due_tasks(now, audit=services.audit, events=services.events))
     gql_services = Services(
+        consents=services.consents,
+        data_subject=services.data_subject,
         auth=services.auth, customers=services.customers, notes=services.notes, staff=services.staff,
         break_glass=services.break_glass, policies=services.policies, events=services.events,
+        wishlist=services.wishlist, tasks=services.tasks, appointments=services.appointments,
+        customer360=services.customer360, client_books=services.client_books, kpis=services.kpis,
     )
 
     async def graphql_context() -> GraphQLContext:
@@ -88,8 +121,10 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
         if manage_database:
             db.bind(db.engine_from_url(settings.database_url))
             await db.start_pool(settings.db_pool_min, settings.db_pool_max)
+        due_tasks.start()
 
     async def on_shutdown() -> None:
+        await due_tasks.stop()
         await services.events.close()
         if manage_database:
             await db.close_pool()
@@ -98,6 +133,11 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
         route_handlers=[
             health, ready, me, AuthController, CustomerController, PermissionsController,
             BreakGlassController, PolicyAdminController, AuditController, GraphQLController,
+            DataSubjectController,
+            ConsentController,
+            IntegrationController,
+            WishlistController, TaskController, AppointmentController,
+            PurchaseController, ClientBookController,
         ],
         exception_handlers=exception_handlers,
         before_send=[add_request_id_header],
@@ -118,5 +158,6 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
         debug=False,
     )
     app.state.services = services
+    app.state.due_tasks = due_tasks
     app.state.settings = settings
     return app

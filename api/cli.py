@@ -175,6 +175,44 @@ async def _audit_verify(settings: Settings) -> None:
     raise SystemExit(1)
 
 
+async def _retention_run(settings: Settings, dry_run: bool) -> None:
+    from clienteling.policy_store import PolicyStore
+    from clienteling.services.audit import AuditTrail
+    from clienteling.services.data_subject import DataSubjectService
+
+    await _connect(settings)
+    policies = PolicyStore(path=settings.policy_file)
+    report = await DataSubjectService(policies, AuditTrail(policies)).run_retention(
+        retention_days=settings.retention_days, dry_run=dry_run
+    )
+    # Counts only: a retention report never names anyone.
+    due = report.inactive - report.skipped_restricted
+    head = f"retention {'dry run' if dry_run else 'run'} ({report.retention_days} days, last activity before {report.cutoff.date().isoformat()}): "
+    body = f"{report.inactive} customers inactive, {report.skipped_restricted} restricted (kept), "
+    if dry_run:
+        print(head + body + f"{due} would be erased; nothing was changed")
+    else:
+        print(head + body + f"{report.erased} erased")
+
+
+async def _tasks_generate(settings: Settings, birthday_days: int, lapsed_days: int) -> None:
+    import datetime as dt
+
+    from clienteling.policy_store import PolicyStore
+    from clienteling.services.audit import AuditTrail
+    from clienteling.services.tasks import generate_due_tasks
+
+    await _connect(settings)
+    report = await generate_due_tasks(
+        dt.datetime.now(dt.timezone.utc), birthday_days=birthday_days, lapsed_days=lapsed_days,
+        audit=AuditTrail(PolicyStore(path=settings.policy_file)),
+    )
+    if report.skipped:
+        print("automatic tasks: another process is generating them right now; nothing done")
+    else:
+        print(f"automatic tasks: {report.birthday} birthday, {report.lapsed} lapsed created")
+
+
 def main(argv: list[str] | None = None) -> None:
     import warnings
 
@@ -208,6 +246,24 @@ def main(argv: list[str] | None = None) -> None:
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     audit_sub.add_parser("verify", help="recompute the hash chain; exit 1 if it was altered")
 
+    retention = sub.add_parser("retention", help="GDPR retention of inactive customers")
+    retention_sub = retention.add_subparsers(dest="retention_command", required=True)
+    run = retention_sub.add_parser(
+        "run", help="anonymise customers inactive longer than CLIENTELING_RETENTION_DAYS (restricted ones are kept)"
+    )
+    run.add_argument("--dry-run", action="store_true", help="only count who would be anonymised; change nothing")
+
+    tasks = sub.add_parser("tasks", help="sellers' tasks and follow-ups")
+    tasks_sub = tasks.add_subparsers(dest="tasks_command", required=True)
+    generate = tasks_sub.add_parser("generate", help="create the automatic tasks due now (birthdays, lapsed clients); idempotent")
+    generate.add_argument("--birthday-days", type=int, default=7, help="birthdays within this many days (default 7)")
+    generate.add_argument("--lapsed-days", type=int, default=180, help="no purchase for more than this many days (default 180)")
+
+    schema = sub.add_parser("schema", help="the public contract files (GraphQL SDL, OpenAPI)")
+    schema_sub = schema.add_subparsers(dest="schema_command", required=True)
+    schema_export = schema_sub.add_parser("export", help="write schema/schema.graphql and schema/openapi.json")
+    schema_export.add_argument("--check", action="store_true", help="exit 1 if the files differ from the code")
+
     args = parser.parse_args(argv)
     if args.command == "serve":
         if args.workers < 1:
@@ -217,8 +273,22 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(_migrate(_settings()))
     elif args.command == "seed":
         asyncio.run(_seed_demo(_settings()))
+    elif args.command == "schema":
+        from api.schema_export import export
+
+        differ = export(check=args.check)
+        if args.check and differ:
+            print(f"out of date: {', '.join(differ)} (run `clienteling schema export`)", file=sys.stderr)
+            raise SystemExit(1)
+        print("schema files " + ("checked" if args.check else "written") + (f": {', '.join(differ)} changed" if differ and not args.check else ", up to date"))
     elif args.command == "audit":
         asyncio.run(_audit_verify(_settings()))
+    elif args.command == "retention":
+        asyncio.run(_retention_run(_settings(), args.dry_run))
+    elif args.command == "tasks":
+        if args.birthday_days < 0 or args.lapsed_days < 1:
+            parser.error("--birthday-days must be >= 0 and --lapsed-days >= 1")
+        asyncio.run(_tasks_generate(_settings(), args.birthday_days, args.lapsed_days))
     elif args.command == "create-staff":
         asyncio.run(_create_staff(args, _settings()))
 

@@ -22,6 +22,15 @@ class AppServices(msgspec.Struct, kw_only=True):
     policies: Any
     break_glass: Any
     audit: Any
+    consents: Any = None
+    data_subject: Any = None
+    integrations: Any = None
+    wishlist: Any = None
+    tasks: Any = None
+    appointments: Any = None
+    customer360: Any = None
+    client_books: Any = None
+    kpis: Any = None
     events: Any
 
 

@@ -3,8 +3,9 @@
 ``seed_demo`` fills an empty, migrated database with stores in Madrid, Barcelona and
 Bucharest, the SPEC §3 staff logins (plus a few more sellers per store), and by default 3,000
 customers with Spanish, Catalan, Romanian and English names and languages, sizes,
-preferences, loyalty tiers and points, consent histories, three years of store and online
-purchases, and seller notes.
+preferences, loyalty tiers and points, consent histories (each record linked to the consent
+notice text in force when it was collected; every purpose is published in es/ca/ro/en for each
+notice version), three years of store and online purchases, and seller notes.
 
 Everything is generated up front from ``random.Random(seed)`` (no third-party fakers), then
 written with chunked bulk inserts inside one transaction, so the same seed always produces the
@@ -19,7 +20,6 @@ granted ``personalization``, ``push_notifications`` and ``in_store_recognition``
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import random
 import re
 import sqlite3
@@ -37,6 +37,7 @@ from piccolo.table import Table
 from clienteling import db
 from clienteling.passwords import Passwords
 from clienteling.tables import (
+    ConsentNotice,
     ConsentRecord,
     Customer,
     Note,
@@ -46,6 +47,7 @@ from clienteling.tables import (
     StaffStore,
     Store,
 )
+from domain.consent import PURPOSES, notice_sha256
 from domain.text import fold, name_key, normalize_email, phone_digits
 
 __all__ = [
@@ -82,6 +84,7 @@ class SeedSummary(msgspec.Struct):
     notes: int
     consents: int
     skipped: bool
+    notices: int = 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -235,14 +238,66 @@ _RON_PER_EUR = Decimal("4.97")
 # Loyalty tiers by points (lowest threshold first).
 _TIERS: tuple[tuple[str, int], ...] = (("member", 0), ("silver", 800), ("gold", 2000), ("platinum", 4500))
 
-# Privacy notice versions: (version, effective date).
+# Consent notice versions: (version, effective date). Each is published in every language for
+# every purpose on its effective date; a consent record points at the version in force.
 _POLICIES: tuple[tuple[str, dt.date], ...] = (
-    ("2022-06", dt.date(2022, 6, 1)),
     ("2023-03", dt.date(2023, 3, 1)),
     ("2024-01", dt.date(2024, 1, 15)),
-    ("2025-02", dt.date(2025, 2, 1)),
-    ("2026-01", dt.date(2026, 1, 10)),
+    ("2025-06", dt.date(2025, 6, 1)),
 )
+_NOTICE_LANGUAGES = ("es", "ca", "ro", "en")
+# What the customer is asked, per language and purpose.
+_NOTICE_ASK: dict[str, dict[str, str]] = {
+    "es": {
+        "marketing_email": "Acepto recibir por correo electrónico novedades, invitaciones a eventos y ofertas de la tienda.",
+        "marketing_sms": "Acepto recibir por SMS avisos de novedades, rebajas y ofertas de la tienda.",
+        "push_notifications": "Acepto recibir notificaciones push sobre mis puntos, mi nivel de fidelidad y mis recompensas.",
+        "personalization": "Acepto que la tienda guarde mis tallas y preferencias para asesorarme de forma personalizada en tienda y en línea.",
+        "in_store_recognition": "Acepto que el personal de la tienda reciba un aviso cuando llegue, para atenderme de forma personalizada.",
+        "third_party_sharing": "Acepto que la tienda comparta mis datos de contacto con marcas colaboradoras para que me envíen sus ofertas.",
+    },
+    "ca": {
+        "marketing_email": "Accepto rebre per correu electrònic novetats, invitacions a esdeveniments i ofertes de la botiga.",
+        "marketing_sms": "Accepto rebre per SMS avisos de novetats, rebaixes i ofertes de la botiga.",
+        "push_notifications": "Accepto rebre notificacions push sobre els meus punts, el meu nivell de fidelitat i les meves recompenses.",
+        "personalization": "Accepto que la botiga desi les meves talles i preferències per assessorar-me de manera personalitzada a la botiga i en línia.",
+        "in_store_recognition": "Accepto que el personal de la botiga rebi un avís quan arribi, per atendre'm de manera personalitzada.",
+        "third_party_sharing": "Accepto que la botiga comparteixi les meves dades de contacte amb marques col·laboradores perquè m'enviïn les seves ofertes.",
+    },
+    "ro": {
+        "marketing_email": "Sunt de acord să primesc prin e-mail noutăți, invitații la evenimente și oferte de la magazin.",
+        "marketing_sms": "Sunt de acord să primesc prin SMS anunțuri despre noutăți, reduceri și oferte ale magazinului.",
+        "push_notifications": "Sunt de acord să primesc notificări push despre punctele mele, nivelul de fidelitate și recompense.",
+        "personalization": "Sunt de acord ca magazinul să păstreze mărimile și preferințele mele, pentru a mă consilia personalizat în magazin și online.",
+        "in_store_recognition": "Sunt de acord ca personalul magazinului să fie anunțat la sosirea mea, pentru a mă servi personalizat.",
+        "third_party_sharing": "Sunt de acord ca datele mele de contact să fie transmise mărcilor partenere, pentru a-mi trimite ofertele lor.",
+    },
+    "en": {
+        "marketing_email": "I agree to receive news, event invitations and offers from the store by email.",
+        "marketing_sms": "I agree to receive text messages about new arrivals, sales and offers from the store.",
+        "push_notifications": "I agree to receive push notifications about my points, loyalty tier and rewards.",
+        "personalization": "I agree that the store keeps my sizes and preferences to give me personal advice in store and online.",
+        "in_store_recognition": "I agree that store staff are alerted when I arrive, so that they can look after me personally.",
+        "third_party_sharing": "I agree that my contact details are shared with partner brands so that they can send me their offers.",
+    },
+}
+# The heading and how to withdraw; from 2025-06 the app is a way to withdraw too.
+_NOTICE_HEADING = {
+    "es": "Aviso de privacidad, versión {version}",
+    "ca": "Avís de privacitat, versió {version}",
+    "ro": "Notă de informare, versiunea {version}",
+    "en": "Privacy notice, version {version}",
+}
+_NOTICE_WITHDRAW = {
+    "es": ("Puede retirar su consentimiento en cualquier momento en tienda o escribiendo a privacidad@clienteling.example, sin que ello afecte a la licitud del tratamiento anterior.",
+           "Puede retirar su consentimiento en cualquier momento en tienda, desde la app o escribiendo a privacidad@clienteling.example, sin que ello afecte a la licitud del tratamiento anterior."),
+    "ca": ("Podeu retirar el consentiment en qualsevol moment a la botiga o escrivint a privacitat@clienteling.example, sense que això afecti la licitud del tractament anterior.",
+           "Podeu retirar el consentiment en qualsevol moment a la botiga, des de l'app o escrivint a privacitat@clienteling.example, sense que això afecti la licitud del tractament anterior."),
+    "ro": ("Vă puteți retrage consimțământul oricând, în magazin sau scriind la confidentialitate@clienteling.example, fără a afecta legalitatea prelucrării anterioare.",
+           "Vă puteți retrage consimțământul oricând, în magazin, din aplicație sau scriind la confidentialitate@clienteling.example, fără a afecta legalitatea prelucrării anterioare."),
+    "en": ("You can withdraw your consent at any time in store or by writing to privacy@clienteling.example, without affecting the lawfulness of earlier processing.",
+           "You can withdraw your consent at any time in store, in the app or by writing to privacy@clienteling.example, without affecting the lawfulness of earlier processing."),
+}
 _CONSENT_CHANNELS = (("store_tablet", 55), ("web", 20), ("app", 15), ("import", 10))
 _EVIDENCE = {
     "store_tablet": "Signed on the store tablet",
@@ -332,6 +387,9 @@ class _Plan:
     stores: list[Store] = field(default_factory=list)
     staff: list[Staff] = field(default_factory=list)
     staff_stores: list[StaffStore] = field(default_factory=list)
+    notices: list[ConsentNotice] = field(default_factory=list)
+    # (version, language, purpose) -> the notice row, for linking consent records.
+    notice_index: dict[tuple[str, str, str], ConsentNotice] = field(default_factory=dict)
     customers: list[Customer] = field(default_factory=list)
     consents: list[ConsentRecord] = field(default_factory=list)
     purchases: list[Purchase] = field(default_factory=list)
@@ -342,7 +400,7 @@ class _Plan:
         return SeedSummary(
             stores=len(self.stores), staff=len(self.staff), customers=len(self.customers),
             purchases=len(self.purchases), purchase_lines=len(self.lines), notes=len(self.notes),
-            consents=len(self.consents), skipped=False,
+            consents=len(self.consents), skipped=False, notices=len(self.notices),
         )
 
 
@@ -373,7 +431,6 @@ class _Gen:
         self.start = now - dt.timedelta(days=3 * 365)
         self._emails: set[str] = set()
         self._loyalty: set[str] = set()
-        self._notice_hashes: dict[tuple[str, str, str], str] = {}
         self._purchase_no = 0
 
     # -- small helpers ---------------------------------------------------------------------
@@ -477,13 +534,6 @@ class _Gen:
             prefs["styles"] = self.rng.sample(_STYLES, self.rng.randint(1, 2))
         return prefs
 
-    def notice_sha256(self, version: str, language: str, purpose: str) -> str:
-        key = (version, language, purpose)
-        if key not in self._notice_hashes:
-            text = f"Clienteling privacy notice {version} [{language}]: consent to {purpose}."
-            self._notice_hashes[key] = hashlib.sha256(text.encode()).hexdigest()
-        return self._notice_hashes[key]
-
     def next_purchase_no(self) -> int:
         self._purchase_no += 1
         return self._purchase_no
@@ -537,6 +587,30 @@ def _staff(plan: _Plan, password_hash: str, now: dt.datetime) -> list[_Seller]:
             plan.staff_stores.append(StaffStore(id=uuid.uuid5(_NAMESPACE, f"staff-store:{email}:{code}"), staff=staff_id, store=_STORE_BY_CODE[code].id))
         sellers.append(_Seller(staff_id, email, role, codes))
     return sellers
+
+
+def _notice_text(version: str, language: str, purpose: str) -> str:
+    withdraw = _NOTICE_WITHDRAW[language][1 if version >= "2025-06" else 0]
+    heading = _NOTICE_HEADING[language].format(version=version)
+    return f"{heading}\n\n{_NOTICE_ASK[language][purpose]} {withdraw}"
+
+
+def _notices(plan: _Plan, sellers: list[_Seller]) -> None:
+    """Every purpose in every language for every version, published by compliance on the
+    version's effective date."""
+    publisher = next(s.id for s in sellers if s.role == "compliance_officer")
+    for version, since in _POLICIES:
+        published_at = dt.datetime.combine(since, dt.time(0, 0), tzinfo=dt.timezone.utc)
+        for language in _NOTICE_LANGUAGES:
+            for purpose in PURPOSES:
+                text = _notice_text(version, language, purpose)
+                notice = ConsentNotice(
+                    id=uuid.uuid5(_NAMESPACE, f"notice:{purpose}:{version}:{language}"), purpose=purpose,
+                    version=version, language=language, text=text, sha256=notice_sha256(text),
+                    published_at=published_at, published_by=publisher,
+                )
+                plan.notices.append(notice)
+                plan.notice_index[(version, language, purpose)] = notice
 
 
 def _customers(plan: _Plan, gen: _Gen, count: int, sellers: list[_Seller]) -> list[_Person]:
@@ -595,6 +669,7 @@ def _customer(plan: _Plan, gen: _Gen, code: str, origin: str, associates: list[_
     plan.customers.append(Customer(
         id=person.id, first_name=first, last_name=last, email=email, phone=phone,
         birthdate=birthdate, language=language, home_store=store.id,
+        birth_mmdd=birthdate.month * 100 + birthdate.day if birthdate else None,
         primary_associate=primary.id if primary else None,
         secondary_associate=secondary.id if secondary else None,
         sizes=sizes, preferences=gen.preferences(), tags=tags, vip=vip,
@@ -654,8 +729,15 @@ def _purchase(plan: _Plan, gen: _Gen, person: _Person) -> None:
 
 
 def _loyalty(plan: _Plan, gen: _Gen, people: list[_Person]) -> None:
-    """Points from spend (one per euro, less what was redeemed); the tier follows the points."""
+    """Points from spend (one per euro, less what was redeemed); the tier follows the points.
+    Also the figures client-book filters use: lifetime value (EUR) and the last purchase."""
+    last_purchase: dict[UUID, dt.datetime] = {}
+    for purchase in plan.purchases:
+        if purchase.customer not in last_purchase or purchase.occurred_at > last_purchase[purchase.customer]:
+            last_purchase[purchase.customer] = purchase.occurred_at
     for row, person in zip(plan.customers, people, strict=True):
+        row.lifetime_value = person.spend_eur.quantize(Decimal("0.01"))
+        row.last_purchase_at = last_purchase.get(person.id)
         if row.loyalty_number is None:
             continue
         points = int(person.spend_eur * Decimal(str(gen.rng.uniform(0.55, 1.0))))
@@ -692,15 +774,15 @@ def _consent(plan: _Plan, gen: _Gen, person: _Person, purpose: str, status: str,
         channel = "web"
     in_store = channel == "store_tablet"
     store = _STORE_BY_CODE[person.store]
-    version = _policy_version(at)
+    notice = plan.notice_index[(_policy_version(at), person.language, purpose)]
     plan.consents.append(ConsentRecord(
         id=gen.uuid(), customer=person.id, purpose=purpose, status=status, occurred_at=at,
         expires_at=None, legal_basis="consent", channel=channel,
         collected_by=person.primary.id if in_store and person.primary else None,
         store=store.id if in_store else None,
         device_id=f"demo-tablet-{store.code.lower()}-{gen.rng.randint(1, 3)}" if in_store else None,
-        policy_version=version, notice_sha256=gen.notice_sha256(version, person.language, purpose),
-        language=person.language, evidence=_EVIDENCE[channel],
+        policy_version=notice.version, notice_sha256=notice.sha256, notice=notice.id,
+        language=notice.language, evidence=_EVIDENCE[channel],
         # Tablets that were offline sync a little later.
         recorded_at=at + dt.timedelta(minutes=gen.rng.choice((0, 0, 0, 2, 45))) if in_store else at,
     ))
@@ -729,6 +811,7 @@ def _build(password_hash: str, customers: int, seed: int, now: dt.datetime) -> _
     gen = _Gen(seed, now)
     _stores(plan, now)
     sellers = _staff(plan, password_hash, now)
+    _notices(plan, sellers)
     people = _customers(plan, gen, customers, sellers)
     _purchases(plan, gen, people)
     _loyalty(plan, gen, people)
@@ -769,6 +852,7 @@ async def _write(plan: _Plan) -> bool:
         await _insert(Store, plan.stores)
         await _insert(Staff, plan.staff)
         await _insert(StaffStore, plan.staff_stores)
+        await _insert(ConsentNotice, plan.notices)
         await _insert(Customer, plan.customers)
         await _insert(ConsentRecord, plan.consents)
         await _insert(Purchase, plan.purchases)

@@ -22,6 +22,8 @@ GENESIS_HASH = "0" * 64
 ACTIONS = (
     "read", "list", "search", "create", "update", "note_read", "note_create", "break_glass",
     "consent_read", "consent_record", "export", "erase", "restrict", "unrestrict", "retention_erase",
+    "task_read", "task_write", "appointment_read", "appointment_write", "wishlist_read", "wishlist_write",
+    "purchase_read", "timeline_read",
 )
 
 

@@ -10,10 +10,11 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from domain.errors import ValidationFailed
+from domain.errors import Conflict, ValidationFailed
 
 __all__ = [
     "CUSTOMER_FIELDS",
+    "DuplicateCandidates",
     "WRITABLE_CUSTOMER_FIELDS",
     "Customer",
     "CustomerCreate",
@@ -82,6 +83,24 @@ class CustomerCreate(msgspec.Struct, rename="camel", kw_only=True, forbid_unknow
     preferences: Preferences = msgspec.field(default_factory=dict)
     tags: Tags = msgspec.field(default_factory=list)
     vip: bool = False
+    # Not a customer field: create even though the create answered with duplicate candidates.
+    confirm_duplicate: bool = False
+
+
+class DuplicateCandidates(Conflict):
+    """The new customer may already exist: ``candidates`` are the caller's views of the
+    reachable customers with the same email or phone, or a similar name and the same
+    birthday. Send the create again with ``confirmDuplicate: true`` to create anyway."""
+
+    code = "DUPLICATE_CANDIDATES"
+    title = "This customer may already exist"
+
+    def __init__(self, candidates: list[Customer]) -> None:
+        self.candidates = candidates
+        super().__init__(
+            f"{len(candidates)} existing customer(s) look like this one; resend with confirmDuplicate: true to create anyway",
+            extra={"candidates": msgspec.to_builtins(candidates)},
+        )
 
 
 class CustomerUpdate(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=True):

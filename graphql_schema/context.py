@@ -28,6 +28,12 @@ class Services(msgspec.Struct, kw_only=True):
     consents: Any = None
     data_subject: Any = None
     events: Any = None
+    wishlist: Any = None
+    tasks: Any = None
+    appointments: Any = None
+    customer360: Any = None
+    client_books: Any = None
+    kpis: Any = None
 
 
 class GraphQLContext(BaseContext, kw_only=True):

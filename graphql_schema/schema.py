@@ -7,6 +7,8 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCac
 from strawberry.tools import merge_types
 
 from graphql_schema.alerts.subscriptions import AlertSubscriptions
+from graphql_schema.client_books.mutations import ClientBookMutations
+from graphql_schema.client_books.queries import ClientBookQueries
 from graphql_schema.consents.mutations import ConsentMutations
 from graphql_schema.consents.queries import ConsentQueries
 from graphql_schema.customers.mutations import CustomerMutations
@@ -15,13 +17,15 @@ from graphql_schema.data_subject.resolvers import DataSubjectMutations, DataSubj
 from graphql_schema.errors import ErrorCodes, tag_pre_execution_errors
 from graphql_schema.permissions.resolvers import PermissionMutations, PermissionQueries
 from graphql_schema.staff.queries import StaffQueries
+from graphql_schema.workflows.mutations import WorkflowMutations
+from graphql_schema.workflows.queries import WorkflowQueries
 
 __all__ = ["build_schema", "MAX_DEPTH"]
 
 MAX_DEPTH = 10
 
-Query = merge_types("Query", (StaffQueries, CustomerQueries, PermissionQueries, DataSubjectQueries, ConsentQueries))
-Mutation = merge_types("Mutation", (CustomerMutations, PermissionMutations, DataSubjectMutations, ConsentMutations))
+Query = merge_types("Query", (StaffQueries, CustomerQueries, PermissionQueries, DataSubjectQueries, ConsentQueries, WorkflowQueries, ClientBookQueries))
+Mutation = merge_types("Mutation", (CustomerMutations, PermissionMutations, DataSubjectMutations, ConsentMutations, WorkflowMutations, ClientBookMutations))
 Subscription = merge_types("Subscription", (AlertSubscriptions,))
 
 

@@ -8,7 +8,7 @@ from typing import Literal
 
 import msgspec
 
-from domain.consent import PURPOSES
+from domain.consent import CONSENT_FIELDS, PURPOSES
 from domain.customers import CUSTOMER_FIELDS
 from domain.staff import Role
 
@@ -21,6 +21,12 @@ Scope = Literal["assigned", "store", "all"]
 RESOURCE_FIELDS: dict[str, tuple[str, ...]] = {
     "customer": CUSTOMER_FIELDS,
     "note": ("body", "pinned", "visibility", "author_id", "created_at", "updated_at"),
+    "consent": CONSENT_FIELDS,
+    "wishlist": ("sku", "product_name", "size", "colour", "notes", "fulfilled_at", "added_by_id", "created_at", "updated_at"),
+    "task": ("kind", "title", "details", "due_at", "snoozed_until", "completed_at", "completed_by_id", "assignee_id", "created_by_id", "created_at", "updated_at"),
+    "appointment": ("channel", "starts_at", "ends_at", "status", "notes", "associate_id", "created_by_id", "created_at", "updated_at"),
+    # Store and online purchases (and, governed alike, returns and store check-ins).
+    "purchase": ("occurred_at", "channel", "store_id", "currency", "total", "lines"),
 }
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("default_policy.toml")
@@ -74,6 +80,12 @@ CAPABILITIES: tuple[str, ...] = (
     "erase_customer",
     "restrict_customer",
     "publish_consent_notice",
+    # Assign tasks and appointments to other staff and read their task lists.
+    "assign_work",
+    # Move a seller's client book to another seller (own stores unless the scope is all).
+    "reassign_client_book",
+    # Read the KPIs of every seller of a store (own stores unless the scope is all).
+    "view_store_kpis",
 )
 
 

@@ -51,7 +51,7 @@ class CustomerController(Controller):
         self,
         request: Request,
         principal: NamedDependency[Principal],
-        q: Annotated[str | None, QueryParameter(description="Search text: name, or phone/email/card number where you may read them")] = None,
+        q: Annotated[str | None, QueryParameter(description="Search text: name (accents and typos forgiven), or phone/email/card number where you may read them; best matches first")] = None,
         limit: Annotated[int | None, QueryParameter(description="Page size: default 50, at most 200")] = None,
         cursor: Annotated[str | None, QueryParameter(description="nextCursor of the previous page")] = None,
     ) -> Page[Customer]:
@@ -59,6 +59,10 @@ class CustomerController(Controller):
 
     @post("/", summary="Create a customer")
     async def create_customer(self, request: Request, principal: NamedDependency[Principal], data: JSONBody[CustomerCreate]) -> Response[Customer]:
+        """When customers you can reach have the same email or phone, or a similar name and
+        the same birthday, nothing is created: 409 ``DUPLICATE_CANDIDATES`` with
+        ``candidates`` (those customers as you may see them). Send the same body with
+        ``"confirmDuplicate": true`` to create anyway."""
         customer = await services_of(request).customers.create(principal, data)
         return Response(customer, status_code=201, headers={"ETag": _etag(customer), "Location": f"{self.path}/{customer.id}"})
 

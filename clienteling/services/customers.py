@@ -14,13 +14,14 @@ from clienteling.repositories import customers as repo
 from clienteling.repositories import staff as staff_repo
 from domain.consent import active_purposes
 from domain.events import Event, customer_channel
-from domain.customers import Customer, CustomerCreate, CustomerUpdate, validate_contact
+from domain.customers import Customer, CustomerCreate, CustomerUpdate, DuplicateCandidates, validate_contact
 from domain.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from domain.pagination import Page, check_limit, decode_cursor, encode_cursor
 from domain.staff import Principal, Role
-from domain.text import name_key, normalize_email, phone_digits, search_terms
+from domain.search import SearchSpec, match_score, names_alike, phone_pattern, words
+from domain.text import fold, name_key, normalize_email, phone_digits, search_terms
 from clienteling.services.audit import visible_fields
-from permissions import Decision, RecordContext, decide, row_scope, searchable_fields
+from permissions import Decision, RecordContext, RowScope, decide, row_scope, searchable_fields
 from permissions.decision import check_create
 
 if TYPE_CHECKING:
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 __all__ = ["CustomerService", "PreconditionFailed", "MAX_QUERY_LENGTH"]
 
 MAX_QUERY_LENGTH = 200
+# At most this many possible duplicates are shown when a create is held back.
+MAX_DUPLICATE_CANDIDATES = 20
 
 # Wire field -> table column, where they differ.
 _COLUMN = {
@@ -97,7 +100,6 @@ class CustomerService:
         policy = self.policies.current
         limit = check_limit(limit, limit_name)
         scope = row_scope(policy, principal, "customer")
-        after = await self._after(cursor)
         spec = None
         if query is not None:
             query = query.strip()
@@ -107,18 +109,24 @@ class CustomerService:
                 raise ValidationFailed(f"q is longer than {MAX_QUERY_LENGTH} characters", extra={"field": "q"})
             email = normalize_email(query) if "@" in query else None
             digits = phone_digits(query)
-            spec = repo.SearchSpec(
-                terms=[] if email else search_terms(query),
-                digits=digits if digits and not any(ch.isalpha() for ch in query) else None,
+            letters = any(ch.isalpha() for ch in query)
+            spec = SearchSpec(
+                # A query without letters is a phone or card number, never a name.
+                terms=search_terms(query) if letters and not email else [],
+                digits=digits if digits and not letters else None,
                 email=email,
                 card=query.upper() if " " not in query else None,
                 allowed=searchable_fields(policy, principal),
             )
-        rows = await repo.page(scope, search=spec, after=after, limit=limit)  # type: ignore[arg-type]
+            rows, cursors, more = await self._ranked(principal, scope, spec, cursor, limit)
+        else:
+            rows = await repo.page(scope, after=await self._after(cursor), limit=limit)
+            more = len(rows) > limit
+            rows = rows[:limit]
+            # Cursors carry only the id (no names in URLs or logs); the sort key is looked up.
+            cursors = [encode_cursor([str(r["id"])]) for r in rows]
         if not rows:
             return Page(items=[], next_cursor=None), []
-        more = len(rows) > limit
-        rows = rows[:limit]
         consents = await self._consents([r["id"] for r in rows])
         decisions = [decide(policy, principal, "customer", _record(r, consents[r["id"]])) for r in rows]
         items = [to_view(d, r) for d, r in zip(decisions, rows)]
@@ -127,9 +135,52 @@ class CustomerService:
             principal, action="search" if spec is not None else "list",
             customer_ids=[r["id"] for r in rows], fields=fields, purpose="clienteling",
         )
-        # Cursors carry only the id (no names in URLs or logs); the sort key is looked up.
-        cursors = [encode_cursor([str(r["id"])]) for r in rows]
         return Page(items=items, next_cursor=cursors[-1] if more else None), cursors
+
+    async def _ranked(self, principal: Principal, scope: RowScope, spec: SearchSpec, cursor: str | None, limit: int) -> tuple[list[dict[str, Any]], list[str], bool]:
+        """One page of a ranked search: rows, their cursors, and whether more follow.
+
+        The candidates (at most ``repo.CANDIDATE_LIMIT`` per kind of match) are ranked by
+        (score desc, name, id), a total order; a cursor is the (id, score) of the last row
+        seen, the name being looked up as for listing, and the next page starts strictly
+        after that position. No offsets: a customer added or removed between two pages
+        shifts nothing, and no row is returned twice."""
+        after = await self._ranked_after(cursor)
+        candidates = await repo.search_candidates(scope, spec)
+        if not candidates:
+            return [], [], False
+        ranked = []
+        for row in candidates:
+            in_book = principal.staff_id in (row["primary_associate"], row["secondary_associate"])
+            score = match_score(
+                spec, name_key=row["name_key"], email_key=row["email_key"], phone_key=row["phone_key"],
+                card=row["loyalty_number"], in_book=in_book,
+            )
+            if score:
+                ranked.append((-score, row["name_key"], row["id"]))
+        ranked.sort()
+        if after is not None:
+            ranked = [r for r in ranked if r > after]
+        window = ranked[: limit + 1]
+        more = len(window) > limit
+        window = window[:limit]
+        by_id = {r["id"]: r for r in await repo.get_many([r[2] for r in window])}
+        rows = [by_id[r[2]] for r in window if r[2] in by_id]
+        score_of = {r[2]: -r[0] for r in window}
+        return rows, [encode_cursor([str(r["id"]), score_of[r["id"]]]) for r in rows], more
+
+    async def _ranked_after(self, cursor: str | None) -> tuple[int, str, UUID] | None:
+        if not cursor:
+            return None
+        raw_id, score = decode_cursor(cursor, 2)
+        try:
+            last_id = UUID(str(raw_id))
+        except ValueError:
+            raise ValidationFailed("The cursor is not valid", extra={"field": "cursor"}) from None
+        key = await repo.sort_key(last_id)
+        if key is None or not isinstance(score, int):
+            raise ValidationFailed("The cursor is not valid", extra={"field": "cursor"})
+        return -score, key, last_id
 
     async def _after(self, cursor: str | None) -> tuple[str, UUID] | None:
         if not cursor:
@@ -193,10 +244,12 @@ class CustomerService:
         return out
 
     async def create(self, principal: Principal, data: CustomerCreate) -> Customer:
+        """Create a customer. Unless ``data.confirm_duplicate``, refuse with
+        :class:`DuplicateCandidates` when reachable customers look like the same person."""
         # Fields that carry a value need write permission; empty defaults do not.
         given = [
             name for name in data.__struct_fields__
-            if name != "home_store_id" and getattr(data, name) not in (None, {}, [], False)
+            if name not in ("home_store_id", "confirm_duplicate") and getattr(data, name) not in (None, {}, [], False)
         ]
         check_create(
             self.policies.current, principal, "customer", data.home_store_id, given,
@@ -222,10 +275,59 @@ class CustomerService:
             "vip": data.vip,
         }
         values.update(_keys(values))
+        if not data.confirm_duplicate:
+            candidates = await self.duplicate_candidates(principal, values)
+            if candidates:
+                raise DuplicateCandidates(candidates)
         async with db.transaction():
             await repo.insert(values)
             await self.audit.record(principal, action="create", customer_ids=[cid], fields=given, purpose="clienteling")
         return await self.get(principal, cid)
+
+    async def duplicate_candidates(self, principal: Principal, values: dict[str, Any]) -> list[Customer]:
+        """Reachable customers that may be the one about to be created (``values``: the new
+        row's columns, keys included): same email, same phone number, or a similar name
+        with the same birthday. A criterion counts only on what the caller can see of that
+        customer (an email or phone read in full; the birthdate in full, or month and day
+        where it is masked; the names in full), so the answer never confirms a hidden
+        value. Reading them is audited as a search."""
+        policy = self.policies.current
+        scope = row_scope(policy, principal, "customer")
+        ids: list[UUID] = [
+            r["id"] for r in await repo.contact_matches(scope, email_key=values["email_key"], phone_digits=values["phone_key"])
+        ]
+        birthdate = values["birthdate"]
+        if birthdate is not None:
+            # The first word of each name finds compound names and second surnames too.
+            key_words = [ws[0] for ws in (words(fold(values["first_name"])), words(fold(values["last_name"]))) if ws]
+            for r in await repo.similar_names(scope, key_words, birthday=(birthdate.month, birthdate.day)):
+                if r["id"] not in ids and names_alike(values["name_key"], r["name_key"]):
+                    ids.append(r["id"])
+        if not ids:
+            return []
+        rows = {r["id"]: r for r in await repo.get_many(ids)}
+        consents = await self._consents(list(rows))
+        found: list[tuple[Decision, dict[str, Any]]] = []
+        for cid in ids:
+            row = rows.get(cid)
+            if row is None:
+                continue
+            try:
+                decision = decide(policy, principal, "customer", _record(row, consents[cid]))
+            except Forbidden:
+                continue
+            if _looks_like(values, row, decision.fields):
+                found.append((decision, row))
+            if len(found) == MAX_DUPLICATE_CANDIDATES:
+                break
+        if not found:
+            return []
+        await self.audit.record(
+            principal, action="search", customer_ids=[r["id"] for _, r in found],
+            fields={f for d, _ in found for f in visible_fields(dict(d.fields))}, purpose="clienteling",
+            reference="duplicate_check",
+        )
+        return [to_view(d, r) for d, r in found]
 
     async def update(self, principal: Principal, customer_id: UUID, data: CustomerUpdate, *, if_version: int | None = None) -> Customer:
         """Apply a partial update as a whole or not at all: every field must be writable by
@@ -285,9 +387,32 @@ class CustomerService:
 
 
 def _keys(values: dict[str, Any]) -> dict[str, Any]:
+    birthdate = values.get("birthdate")
     return {
         "name_key": name_key(values["first_name"], values["last_name"]),
         "email_key": normalize_email(values.get("email")),
         "phone_key": phone_digits(values.get("phone")),
+        "birth_mmdd": birthdate.month * 100 + birthdate.day if birthdate else None,
     }
+
+
+def _looks_like(new: dict[str, Any], row: dict[str, Any], access: Any) -> bool:
+    """Is ``row`` possibly the customer ``new`` describes, judged only on fields the caller
+    sees (``access``: field -> full/masked/none for that row)?"""
+    if new["email_key"] and row["email_key"] == new["email_key"] and access.get("email") == "full":
+        return True
+    if new["phone_key"] and row["phone_key"] and access.get("phone") == "full":
+        pattern = phone_pattern(new["phone_key"])
+        if row["phone_key"] == new["phone_key"] or (len(pattern) == 9 and row["phone_key"].endswith(pattern)):
+            return True
+    born, theirs = new["birthdate"], row["birthdate"]
+    if born is None or theirs is None or access.get("first_name") != "full" or access.get("last_name") != "full":
+        return False
+    if access.get("birthdate") == "full":
+        same_day = theirs == born
+    elif access.get("birthdate") == "masked":  # the mask shows month and day
+        same_day = (theirs.month, theirs.day) == (born.month, born.day)
+    else:
+        return False
+    return same_day and names_alike(new["name_key"], row["name_key"])
 

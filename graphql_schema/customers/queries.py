@@ -20,7 +20,7 @@ class CustomerQueries:
         principal = await info.context.principal(info)
         return Customer.of(await info.context.services.customers.get(principal, parse_id(id)))
 
-    @strawberry.field(description="Customers you can reach, ordered by name; `search` matches name, and phone, email or card number where you may read them.")
+    @strawberry.field(description="Customers you can reach, ordered by name; `search` matches name (accents and typos forgiven), and phone, email or card number where you may read them, best matches first.")
     async def customers(
         self,
         info: Info,

@@ -11,8 +11,12 @@ from strawberry.types import Info
 
 from domain import customers as dc
 from domain import notes as dn
+from graphql_schema.customer360 import fields as c360
 
-__all__ = ["Customer", "Note", "Store", "CustomerEdge", "CustomerConnection", "PageInfo", "CustomerUpdateInput", "NoteInput"]
+__all__ = [
+    "Customer", "Note", "Store", "CustomerEdge", "CustomerConnection", "PageInfo", "CustomerUpdateInput",
+    "CustomerCreateInput", "CreateCustomerPayload", "NoteInput",
+]
 
 
 @strawberry.type(description="A store of the retailer.")
@@ -99,6 +103,12 @@ class Customer:
         notes = await info.context.notes_of(UUID(str(self.id)))
         return [Note.of(n) for n in notes[:first]]
 
+    # Customer 360 (graphql_schema/customer360): loyalty, purchases, consent summary, timeline.
+    loyalty = c360.loyalty_field
+    purchases = c360.purchases_field
+    consent_summary = c360.consent_summary_field
+    timeline = c360.timeline_field
+
     @classmethod
     def of(cls, c: dc.Customer) -> "Customer":
         def ident(v):  # noqa: ANN001, ANN202
@@ -147,6 +157,36 @@ class CustomerUpdateInput:
     preferences: Optional[JSON] = strawberry.UNSET
     tags: Optional[list[str]] = strawberry.UNSET
     vip: Optional[bool] = strawberry.UNSET
+
+
+@strawberry.input(description="A new customer. Fields left out take their defaults (language en, no sizes, not VIP).")
+class CustomerCreateInput:
+    first_name: str
+    last_name: str
+    home_store_id: strawberry.ID
+    email: Optional[str] = strawberry.UNSET
+    phone: Optional[str] = strawberry.UNSET
+    birthdate: Optional[dt.date] = strawberry.UNSET
+    language: Optional[str] = strawberry.UNSET
+    primary_associate_id: Optional[strawberry.ID] = strawberry.UNSET
+    secondary_associate_id: Optional[strawberry.ID] = strawberry.UNSET
+    sizes: Optional[JSON] = strawberry.UNSET
+    preferences: Optional[JSON] = strawberry.UNSET
+    tags: Optional[list[str]] = strawberry.UNSET
+    vip: Optional[bool] = strawberry.UNSET
+
+
+@strawberry.type(
+    description=(
+        "The outcome of createCustomer: the new customer, or, when nothing was created because "
+        "customers you can reach look like the same person (same email or phone, or a similar "
+        "name and the same birthday), those customers as you may see them. Call again with "
+        "confirmDuplicate: true to create anyway."
+    )
+)
+class CreateCustomerPayload:
+    customer: Optional[Customer]
+    duplicate_candidates: list[Customer]
 
 
 @strawberry.input

@@ -7,6 +7,7 @@ whole module. ``clienteling.db.bind`` is global, so every test re-binds its engi
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import re
@@ -32,6 +33,7 @@ from clienteling.demo_data import (
 from clienteling.passwords import Passwords
 from clienteling.repositories import staff as staff_repo
 from clienteling.tables import (
+    ConsentNotice,
     ConsentRecord,
     Customer,
     Note,
@@ -318,6 +320,20 @@ async def test_demo_member(seeded: Seeded) -> None:
     active = active_purposes(events, dt.datetime.now(dt.timezone.utc))
     assert {"push_notifications", "in_store_recognition", "personalization"} <= active
     assert await Purchase.count().where(Purchase.customer == member_id).run() > 0
+
+
+async def test_consent_records_point_at_the_notice_text_shown(seeded: Seeded) -> None:
+    seeded.use()
+    notices = {n["id"]: n for n in await ConsentNotice.select().run()}
+    assert seeded.summary.notices == len(notices)
+    assert {(n["purpose"], n["language"]) for n in notices.values()} == {(p, lang) for p in PURPOSES for lang in ("es", "ca", "ro", "en")}
+    assert len({n["version"] for n in notices.values()}) >= 2
+    for n in notices.values():
+        assert n["sha256"] == hashlib.sha256(n["text"].encode("utf-8")).hexdigest()
+    for r in await ConsentRecord.select().run():
+        notice = notices[r["notice"]]
+        assert (notice["purpose"], notice["version"], notice["sha256"], notice["language"]) == (r["purpose"], r["policy_version"], r["notice_sha256"], r["language"])
+        assert notice["published_at"] <= r["occurred_at"]
 
 
 async def test_notes(seeded: Seeded) -> None:

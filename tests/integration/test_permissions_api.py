@@ -41,9 +41,9 @@ async def test_permissions_me_for_marketing_has_no_notes_and_consented_contact(c
     assert body["resources"]["customer"]["fields"]["email"]["requiresConsent"] == "marketing_email"
     assert not any(f["writable"] for f in body["resources"]["customer"]["fields"].values())
     gql = (await client.post("/graphql", json={"query": "{ myPermissions { role resources { resource fields { field read requiresConsent } } } }"}, headers=headers)).json()
-    resources = gql["data"]["myPermissions"]["resources"]
-    assert [r["resource"] for r in resources] == ["customer"]
-    email = next(f for f in resources[0]["fields"] if f["field"] == "email")
+    resources = {r["resource"]: r for r in gql["data"]["myPermissions"]["resources"]}
+    assert "note" not in resources and list(resources) == list(body["resources"])
+    email = next(f for f in resources["customer"]["fields"] if f["field"] == "email")
     assert email == {"field": "email", "read": "full", "requiresConsent": "marketing_email"}
 
 

@@ -82,3 +82,10 @@ def test_bad_bool_names_the_variable() -> None:
 
 def test_bad_vapid_subject_names_the_variable() -> None:
     assert "CLIENTELING_VAPID_SUBJECT" in _error(env(VAPID_SUBJECT="ops@example.com"))
+
+
+def test_retention_days_defaults_to_three_years_and_is_bounded() -> None:
+    assert load_settings(env()).retention_days == 1095
+    assert load_settings(env(RETENTION_DAYS="730")).retention_days == 730
+    for bad in ("10", "40000", "three"):
+        assert "CLIENTELING_RETENTION_DAYS" in _error(env(RETENTION_DAYS=bad))

@@ -1,0 +1,88 @@
+"""Structured JSON logs with the request id on every line, an access log without query
+strings or bodies (search terms can be phone numbers), and the /metrics endpoint."""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import json
+import logging
+import time
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.request_id import request_id_of
+
+__all__ = ["JsonFormatter", "configure_logging", "AccessLogMiddleware", "current_request_id"]
+
+current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+access_log = logging.getLogger("clienteling.access")
+
+# Attributes of a LogRecord that are not user extras.
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line. Messages are the code's own text; personal data values are
+    never passed to loggers (a test scans a seller journey's log for them)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": dt.datetime.fromtimestamp(record.created, dt.timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "requestId": current_request_id.get(),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info and record.exc_info[0] is not None:
+            entry["exception"] = record.exc_info[0].__name__
+            entry["stack"] = self.formatStack(record.stack_info) if record.stack_info else self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(level: str = "info", *, json_logs: bool = True) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter() if json_logs else logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("piccolo", "httpx", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class AccessLogMiddleware:
+    """Sets the request id for every log line of the request and writes one access line:
+    method, route template, status, duration. No query string, no body."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        token = current_request_id.set(request_id_of(scope))
+        started = time.perf_counter()
+        status = {"code": 0}
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            access_log.info(
+                "request",
+                extra={
+                    "method": scope.get("method", "WS"),
+                    "route": scope.get("path_template") or "unmatched",
+                    "status": status["code"] or (101 if scope["type"] == "websocket" else 500),
+                    "durationMs": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+            current_request_id.reset(token)

@@ -1,0 +1,47 @@
+"""Integration webhooks over REST (SPEC §5): signed, idempotent, no staff token.
+
+The handlers read the raw body themselves (no ``data`` parameter, so Litestar does not
+parse it): the signature covers the exact bytes sent, and is checked before any parsing.
+"""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, Response, post
+
+from api.deps import services_of
+from clienteling.services.integrations import Delivery
+from domain.integrations import SIGNATURE_HEADER
+
+__all__ = ["IntegrationController"]
+
+_SIGNED = (
+    f"Send `{SIGNATURE_HEADER}: sha256=<hex HMAC-SHA256 of the raw body with CLIENTELING_WEBHOOK_SECRET>`. "
+    "Idempotent by `externalId`: a retry with the same payload answers the original result and changes "
+    "nothing; the same `externalId` with another payload is 409 `IDEMPOTENCY_CONFLICT`. A missing or wrong "
+    "signature is 401 `SIGNATURE_INVALID`; without a configured secret the endpoint answers 503 "
+    "`INTEGRATIONS_DISABLED`."
+)
+
+
+def _answer(delivery: Delivery) -> Response[dict[str, object]]:
+    return Response(delivery.result, status_code=delivery.status_code)
+
+
+class IntegrationController(Controller):
+    path = "/api/v1/integrations"
+    tags = ["integrations"]
+
+    @post("/purchases", status_code=201, summary="Push a purchase", description=_SIGNED)
+    async def purchase(self, request: Request) -> Response[dict[str, object]]:
+        raw = await request.body()
+        return _answer(await services_of(request).integrations.receive_purchase(raw, request.headers.get(SIGNATURE_HEADER)))
+
+    @post("/returns", status_code=201, summary="Push a return", description=_SIGNED)
+    async def purchase_return(self, request: Request) -> Response[dict[str, object]]:
+        raw = await request.body()
+        return _answer(await services_of(request).integrations.receive_return(raw, request.headers.get(SIGNATURE_HEADER)))
+
+    @post("/check-ins", status_code=201, summary="Push a store check-in", description=_SIGNED)
+    async def check_in(self, request: Request) -> Response[dict[str, object]]:
+        raw = await request.body()
+        return _answer(await services_of(request).integrations.receive_check_in(raw, request.headers.get(SIGNATURE_HEADER)))

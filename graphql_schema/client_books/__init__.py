@@ -1,0 +1,1 @@
+"""Client books area: myClients, storeClients, reassigning a book, and seller KPIs."""

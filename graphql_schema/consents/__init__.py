@@ -1,0 +1,1 @@
+"""Consents area: the consent ledger (history, capture) and the notice texts."""

@@ -1,0 +1,1 @@
+"""Data-subject requests area: export, erasure and restriction (compliance officers)."""

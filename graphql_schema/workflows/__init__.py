@@ -1,0 +1,1 @@
+"""Seller workflows area: wishlist items, tasks and appointments (types, queries, mutations)."""
