@@ -7,6 +7,7 @@ import logging
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.middleware import DefineMiddleware
+from litestar.plugins.prometheus import PrometheusConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
@@ -14,6 +15,7 @@ from api.deps import AppServices
 from api.errors import exception_handlers
 from api.graphql_controller import build_graphql_controller
 from api.idempotency import IdempotencyMiddleware
+from api.observability import AccessLogMiddleware, configure_logging, metrics_controller
 from api.request_id import add_request_id_header
 from api.routes.audit import AuditController
 from api.routes.auth import AuthController
@@ -97,6 +99,9 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
     """Build the application. With ``manage_database`` the app binds the configured database
     at start-up and closes its pool at shutdown; tests that bind their own pass False."""
     settings = settings or load_settings()
+    if manage_database:
+        # Each worker process configures its own logging (spawned workers inherit nothing).
+        configure_logging("info", json_logs=settings.json_logs)
     services = build_services(settings, passwords=passwords, policy=policy)
     # Automatic tasks (birthdays, lapsed clients) every 10 minutes while the app runs.
     due_tasks = DueTaskScheduler(lambda now: generate_due_tasks(now, audit=services.audit, events=services.events))
@@ -131,7 +136,7 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
 
     app = Litestar(
         route_handlers=[
-            health, ready, me, AuthController, CustomerController, PermissionsController,
+            health, ready, metrics_controller(settings.metrics_token), me, AuthController, CustomerController, PermissionsController,
             BreakGlassController, PolicyAdminController, AuditController, GraphQLController,
             DataSubjectController,
             ConsentController,
@@ -140,8 +145,11 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
             PurchaseController, ClientBookController,
         ],
         exception_handlers=exception_handlers,
+        logging_config=None,  # ours: JSON lines with the request id (api.observability)
         before_send=[add_request_id_header],
         middleware=[
+            AccessLogMiddleware,
+            PrometheusConfig(app_name="clienteling", prefix="clienteling_http", group_path=True, exclude=["/metrics", "/health"]).middleware,
             DefineMiddleware(IdempotencyMiddleware, signer=services.auth.signer, max_body=settings.max_body_bytes),
         ],
         on_startup=[on_startup],

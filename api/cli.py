@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import logging
 import os
 import secrets
 import sys
@@ -110,6 +109,11 @@ def _serve(args: argparse.Namespace) -> None:
     else:
         asyncio.run(_migrate(settings))
     _print_banner(args.host, args.port, args.demo)
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        import tempfile
+
+        # Sum /metrics over all worker processes.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="clienteling-metrics-")
     uvicorn.run(
         "api.app:create_app",
         factory=True,
@@ -117,6 +121,8 @@ def _serve(args: argparse.Namespace) -> None:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
+        log_config=None,  # keep our JSON logging
+        access_log=False,  # its lines carry query strings (search terms); ours do not
         proxy_headers=False,
         timeout_graceful_shutdown=10,
     )
@@ -218,8 +224,9 @@ def main(argv: list[str] | None = None) -> None:
 
     # piccolo repeats connection failures as coloured warnings; we report them ourselves.
     warnings.filterwarnings("ignore", module=r"piccolo\..*")
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("piccolo").setLevel(logging.WARNING)
+    from api.observability import configure_logging
+
+    configure_logging("info", json_logs=os.environ.get("CLIENTELING_JSON_LOGS", "1").lower() not in ("0", "false", "no", "off"))
     parser = argparse.ArgumentParser(prog="clienteling", description="In-store clienteling backend.")
     sub = parser.add_subparsers(dest="command", required=True)
 

@@ -9,11 +9,21 @@ import json
 import logging
 import time
 
+import hmac
+import os
+
+from litestar import Controller, Response, get
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
+from litestar.handlers import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 
 from api.request_id import request_id_of
+from clienteling import db
+from clienteling.metrics import DB_POOL_CONNECTIONS
 
-__all__ = ["JsonFormatter", "configure_logging", "AccessLogMiddleware", "current_request_id"]
+__all__ = ["JsonFormatter", "configure_logging", "AccessLogMiddleware", "current_request_id", "metrics_controller"]
 
 current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 access_log = logging.getLogger("clienteling.access")
@@ -86,3 +96,34 @@ class AccessLogMiddleware:
                 },
             )
             current_request_id.reset(token)
+
+
+def metrics_controller(token: str | None) -> type:
+    """``GET /metrics`` (Prometheus text format). With ``CLIENTELING_METRICS_TOKEN`` set, a
+    bearer token is required; otherwise bind the service so only monitoring reaches it. With
+    several worker processes (``PROMETHEUS_MULTIPROC_DIR``) the figures of all are summed."""
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        if token is None:
+            return
+        given = connection.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            raise NotAuthorizedException("metrics need Authorization: Bearer <CLIENTELING_METRICS_TOKEN>")
+
+    class MetricsController(Controller):
+        path = "/metrics"
+        guards = [guard]
+        include_in_schema = False
+
+        @get()
+        async def metrics(self) -> Response:
+            pool = getattr(db.current_engine(), "pool", None) if db.is_bound() else None
+            if pool is not None:
+                DB_POOL_CONNECTIONS.labels("total").set(pool.get_size())
+                DB_POOL_CONNECTIONS.labels("idle").set(pool.get_idle_size())
+            registry = REGISTRY
+            if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+                registry = CollectorRegistry()
+                multiprocess.MultiProcessCollector(registry)
+            return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return MetricsController

@@ -36,6 +36,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     graphiql: bool = True
     policy_file: str | None = None
     graphql_allowlist: str | None = None
+    metrics_token: str | None = None
+    json_logs: bool = True
     demo: bool = False
     # Failed sign-ins before an account or a client address is slowed down (429).
     login_max_failures_account: int = 5
@@ -127,7 +129,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         except (OSError, ValueError) as exc:
             raise SettingsError(f"{PREFIX}GRAPHQL_ALLOWLIST is not a valid allow-list: {exc}") from None
 
+    metrics_token = env.get(PREFIX + "METRICS_TOKEN") or None
+    if metrics_token is not None and len(metrics_token) < 16:
+        raise SettingsError(f"{PREFIX}METRICS_TOKEN is too short: use at least 16 characters")
+
     return Settings(
+        metrics_token=metrics_token,
+        json_logs=_bool(env, "JSON_LOGS", True),
         graphql_allowlist=allowlist,
         policy_file=policy_file,
         database_url=db,

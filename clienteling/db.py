@@ -16,6 +16,7 @@ __all__ = [
     "engine_from_url",
     "bind",
     "current_engine",
+    "is_bound",
     "is_sqlite",
     "transaction",
     "migrate",
@@ -58,6 +59,10 @@ def current_engine() -> Engine:
     if _current is None:
         raise RuntimeError("no database engine bound; call clienteling.db.bind() first")
     return _current
+
+
+def is_bound() -> bool:
+    return _current is not None
 
 
 def is_sqlite() -> bool:

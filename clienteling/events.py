@@ -33,6 +33,12 @@ class EventBus(Protocol):
     async def close(self) -> None: ...
 
 
+def _count(event: Event) -> None:
+    from clienteling.metrics import EVENTS_PUBLISHED
+
+    EVENTS_PUBLISHED.labels(event.kind).inc()
+
+
 class InProcessBus:
     """Queues per subscriber; a subscriber that falls 256 events behind loses the oldest."""
 
@@ -40,6 +46,7 @@ class InProcessBus:
         self._subscribers: dict[str, set[asyncio.Queue[Event]]] = defaultdict(set)
 
     async def publish(self, channels: list[str], event: Event) -> None:
+        _count(event)
         self._deliver(channels, event)
 
     def _deliver(self, channels: list[str], event: Event) -> None:
@@ -86,6 +93,7 @@ class RedisBus(InProcessBus):
 
     async def publish(self, channels: list[str], event: Event) -> None:
         payload = self._encoder.encode(event)
+        _count(event)
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for channel in channels:

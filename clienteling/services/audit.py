@@ -12,12 +12,14 @@ lock is held only for the insert and never while waiting on row locks."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterable
 from uuid import UUID
 
 import msgspec
 
 from clienteling import db
+from clienteling.metrics import AUDIT_WRITE_SECONDS
 from clienteling.policy_store import PolicyStore
 from clienteling.repositories import audit as repo
 from domain.audit import GENESIS_HASH, AuditRecord, ChainVerdict, entry_hash, verify_chain
@@ -71,6 +73,7 @@ class AuditTrail:
         """Append one entry; returns its sequence number. ``actor`` None means the system
         itself (retention jobs)."""
         now = dt.datetime.now(dt.timezone.utc)
+        started = time.perf_counter()
         async with db.transaction():
             await repo.lock_chain()
             last = await repo.last_link()
@@ -93,6 +96,7 @@ class AuditTrail:
                 prev_hash=prev,
             )
             await repo.append(record, entry_hash(record))
+        AUDIT_WRITE_SECONDS.observe(time.perf_counter() - started)
         return seq
 
     async def verify(self) -> ChainVerdict:

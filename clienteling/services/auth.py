@@ -9,6 +9,7 @@ from uuid import UUID
 import msgspec
 
 from clienteling import db
+from clienteling.metrics import LOGIN_ATTEMPTS
 from clienteling.passwords import Passwords
 from clienteling.repositories import auth as auth_repo
 from clienteling.repositories import staff as staff_repo
@@ -49,6 +50,7 @@ class AuthService:
         ip_key = "ip:" + client_ip
         blocked_until = await auth_repo.throttle_blocked_until([email_key, ip_key])
         if blocked_until > now:
+            LOGIN_ATTEMPTS.labels("throttled").inc()
             raise TooManyRequests("Too many failed sign-ins; try again later", retry_after=blocked_until - now)
 
         staff = await staff_repo.by_email(email)
@@ -57,6 +59,7 @@ class AuthService:
         if not result.ok:
             await self._count_failure(email_key, self.settings.login_max_failures_account, now)
             await self._count_failure(ip_key, self.settings.login_max_failures_ip, now)
+            LOGIN_ATTEMPTS.labels("failed").inc()
             raise InvalidCredentials()
 
         assert staff is not None
@@ -67,6 +70,7 @@ class AuthService:
             session_id = await auth_repo.create_session(staff["id"], device_id)
             refresh = await self._new_refresh(session_id)
         store_ids = await staff_repo.store_ids_for(staff["id"])
+        LOGIN_ATTEMPTS.labels("succeeded").inc()
         return self._pair(staff, store_ids, session_id, device_id, refresh)
 
     async def _count_failure(self, key: str, limit: int, now: int) -> None:
