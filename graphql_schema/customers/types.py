@@ -12,6 +12,7 @@ from strawberry.types import Info
 from domain import customers as dc
 from domain import notes as dn
 from graphql_schema.customer360 import fields as c360
+from graphql_schema.customer360 import workflow_fields as c360_workflows
 
 __all__ = [
     "Customer", "Note", "Store", "CustomerEdge", "CustomerConnection", "PageInfo", "CustomerUpdateInput",
@@ -108,6 +109,9 @@ class Customer:
     purchases = c360.purchases_field
     consent_summary = c360.consent_summary_field
     timeline = c360.timeline_field
+    wishlist = c360_workflows.wishlist_field
+    open_tasks = c360_workflows.open_tasks_field
+    upcoming_appointments = c360_workflows.upcoming_appointments_field
 
     @classmethod
     def of(cls, c: dc.Customer) -> "Customer":
