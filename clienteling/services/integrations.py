@@ -207,23 +207,29 @@ class IntegrationService:
             ],
         )
         await repo.add_sale(customer["id"], at=at, amount_eur=to_eur(total, p.currency))
-        await self._follow_up(customer, purchase_id, at)
+        task_alert = await self._follow_up(customer, purchase_id, at)
         result = PurchaseAccepted(purchase_id=purchase_id, customer_id=customer["id"])
-        return _Applied(result=msgspec.to_builtins(result), customer_id=customer["id"])
+        return _Applied(result=msgspec.to_builtins(result), customer_id=customer["id"], alert=task_alert)
 
-    async def _follow_up(self, customer: dict[str, Any], purchase_id: UUID, at: dt.datetime) -> None:
-        """The primary associate's post-purchase task. None without an active primary
-        associate, nor for a customer whose processing is restricted (GDPR Art. 18: the
-        sale is stored, the customer is not worked on)."""
+    async def _follow_up(self, customer: dict[str, Any], purchase_id: UUID, at: dt.datetime) -> Event | None:
+        """The primary associate's post-purchase task, and the ``task_assigned`` alert to
+        publish after commit. None without an active primary associate, nor for a customer
+        whose processing is restricted (GDPR Art. 18: the sale is stored, the customer is
+        not worked on)."""
         if customer["primary_associate"] is None or not customer["associate_active"] or customer["restricted_at"] is not None:
-            return
+            return None
+        task_id = uuid4()
         await repo.insert_task(
             {
-                "id": uuid4(), "customer": customer["id"], "store": customer["home_store"],
+                "id": task_id, "customer": customer["id"], "store": customer["home_store"],
                 "assignee": customer["primary_associate"], "kind": "post_purchase",
                 "title": "Post-purchase follow-up", "due_at": at + POST_PURCHASE_FOLLOW_UP,
                 "source_ref": f"purchase:{purchase_id}",
             }
+        )
+        return Event(
+            kind="task_assigned", occurred_at=self._clock(), customer_id=customer["id"],
+            store_id=customer["home_store"], staff_id=customer["primary_associate"], ref_id=task_id,
         )
 
     async def _apply_return(self, r: ReturnIn) -> _Applied:

@@ -467,3 +467,15 @@ async def test_check_in_needs_a_known_store(client) -> None:
     r = await post_signed(client, CHECK_INS, payload)
     assert r.status_code == 400 and r.json()["code"] == "VALIDATION_FAILED"
     assert await _counts() == {"purchase": 0, "line": 0, "return": 0, "check_in": 0, "event": 0, "task": 0, "audit": 0}
+
+
+async def test_the_post_purchase_task_alerts_its_assignee_on_the_store_channel(client, app) -> None:
+    madrid, _, associate, customer = await _shop()
+    sub = app.state.services.events.subscribe([store_channel(madrid)])
+    waiting = asyncio.ensure_future(anext(sub))
+    await asyncio.sleep(0)
+    r = await post_signed(client, "/api/v1/integrations/purchases", purchase(customer=customer, store=madrid))
+    assert r.status_code == 201, r.text
+    event = await asyncio.wait_for(waiting, 5)
+    assert event.kind == "task_assigned" and event.staff_id == associate["id"] and event.customer_id == customer
+    await sub.aclose()
