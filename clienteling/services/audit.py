@@ -30,22 +30,9 @@ from domain.staff import Principal
 __all__ = ["AuditTrail", "AuditEntryView", "visible_fields"]
 
 
-class AuditEntryView(msgspec.Struct, rename="camel", frozen=True):
-    seq: int
-    occurred_at: dt.datetime
-    actor_id: str | None
-    actor_role: str
-    actor_stores: list[str]
-    device_id: str | None
-    surface: str
-    operation: str
-    action: str
-    customer_ids: list[str]
-    fields: list[str]
-    purpose: str | None
-    reference: str | None
-    request_id: str | None
-    prev_hash: str
+class AuditEntryView(AuditRecord, rename="camel", frozen=True, kw_only=True):
+    """An entry as compliance officers read it: the chained record plus its own hash."""
+
     hash: str
 
 

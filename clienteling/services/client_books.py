@@ -19,13 +19,13 @@ from clienteling.repositories import client_books as repo
 from clienteling.repositories import customers as customer_repo
 from clienteling.repositories import staff as staff_repo
 from clienteling.services.audit import AuditTrail, visible_fields
-from clienteling.services.customers import to_view
+from clienteling.services.customers import to_view, listing_position
 from domain.client_books import ClientBookFilter, ReassignRequest, ReassignResult, lapsed_before
 from domain.consent import active_purposes
 from domain.customers import Customer
 from domain.errors import Forbidden, NotFound, ValidationFailed
 from domain.events import Event, customer_channel
-from domain.pagination import Page, check_limit, decode_cursor, encode_cursor
+from domain.pagination import Page, check_limit, encode_cursor
 from domain.staff import Principal, Role
 from domain.workflows import birthday_mmdd_window
 from permissions import Policy, RecordContext, decide, row_scope
@@ -124,17 +124,7 @@ class ClientBookService:
 
     @staticmethod
     async def _after(cursor: str | None) -> tuple[str, UUID] | None:
-        if not cursor:
-            return None
-        (raw,) = decode_cursor(cursor, 1)
-        try:
-            last_id = UUID(str(raw))
-        except ValueError:
-            raise ValidationFailed("The cursor is not valid", extra={"field": "cursor"}) from None
-        key = await customer_repo.sort_key(last_id)
-        if key is None:
-            raise ValidationFailed("The cursor is not valid", extra={"field": "cursor"})
-        return key, last_id
+        return await listing_position(cursor)
 
     # -- reassigning a book ------------------------------------------------------------------
 

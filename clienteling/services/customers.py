@@ -68,6 +68,22 @@ def _wire_values(row: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+async def listing_position(cursor: str | None) -> tuple[str, UUID] | None:
+    """Where a name-ordered listing resumes: the cursor holds only the last customer's id
+    (no names in URLs), its sort key is looked up. A forged cursor is a 400."""
+    if not cursor:
+        return None
+    (raw,) = decode_cursor(cursor, 1)
+    try:
+        last_id = UUID(str(raw))
+    except ValueError:
+        raise ValidationFailed("The cursor is not valid", extra={"field": "cursor"}) from None
+    key = await repo.sort_key(last_id)
+    if key is None:
+        raise ValidationFailed("The cursor is not valid", extra={"field": "cursor"})
+    return key, last_id
+
+
 def to_view(decision: Decision, row: dict[str, Any]) -> Customer:
     """Build the caller's view of a row from the decision (the only way a Customer is built)."""
     return Customer(id=row["id"], version=row["version"], **decision.project(_wire_values(row)))
@@ -183,17 +199,7 @@ class CustomerService:
         return -score, key, last_id
 
     async def _after(self, cursor: str | None) -> tuple[str, UUID] | None:
-        if not cursor:
-            return None
-        (raw,) = decode_cursor(cursor, 1)
-        try:
-            last_id = UUID(str(raw))
-        except ValueError:
-            raise ValidationFailed("The cursor is not valid", extra={"field": "cursor"}) from None
-        key = await repo.sort_key(last_id)
-        if key is None:
-            raise ValidationFailed("The cursor is not valid", extra={"field": "cursor"})
-        return key, last_id
+        return await listing_position(cursor)
 
     async def get(self, principal: Principal, customer_id: UUID) -> Customer:
         row = await repo.get(customer_id)
