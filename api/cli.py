@@ -76,7 +76,8 @@ async def _seed_demo(settings: Settings) -> None:
     else:
         print(
             f"demo data: {summary.stores} stores, {summary.staff} staff, {summary.customers} customers, "
-            f"{summary.purchases} purchases, {summary.notes} notes, {summary.consents} consent records"
+            f"{summary.purchases} purchases, {summary.notes} notes, {summary.consents} consent records, "
+            f"{summary.wishlist_items} wishlist items, {summary.tasks} tasks, {summary.appointments} appointments"
         )
 
 

@@ -5,7 +5,14 @@ Bucharest, the SPEC §3 staff logins (plus a few more sellers per store), and by
 customers with Spanish, Catalan, Romanian and English names and languages, sizes,
 preferences, loyalty tiers and points, consent histories (each record linked to the consent
 notice text in force when it was collected; every purpose is published in es/ca/ro/en for each
-notice version), three years of store and online purchases, and seller notes.
+notice version), three years of store and online purchases, and seller notes; and the sellers' day-to-day
+work around them: wishlists (about one customer in five), open, snoozed, overdue and completed
+tasks (manual follow-ups and the automatic post-purchase and birthday ones, with the same
+``source_ref`` the live generators use, so they are never raised twice), and appointments over
+the past month and the next three weeks, inside the stores' opening hours (10:00-20:00 local
+time, stored in UTC) and never overlapping for one seller. The derived customer figures
+(``birth_mmdd``, ``last_purchase_at``, ``lifetime_value`` in EUR at the integration's rates)
+agree with the rows they derive from.
 
 Everything is generated up front from ``random.Random(seed)`` (no third-party fakers), then
 written with chunked bulk inserts inside one transaction, so the same seed always produces the
@@ -15,6 +22,8 @@ nothing is written and the summary says ``skipped``.
 
 The demo loyalty member is a Madrid customer with the email ``member@example.com`` who has
 granted ``personalization``, ``push_notifications`` and ``in_store_recognition``.
+``associate.madrid@example.com`` always has open tasks and upcoming appointments with clients
+of her book.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import random
 import re
 import sqlite3
 import uuid
+from zoneinfo import ZoneInfo
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -36,7 +46,9 @@ from piccolo.table import Table
 
 from clienteling import db
 from clienteling.passwords import Passwords
+from clienteling.services.integrations import POST_PURCHASE_FOLLOW_UP
 from clienteling.tables import (
+    Appointment,
     ConsentNotice,
     ConsentRecord,
     Customer,
@@ -46,9 +58,13 @@ from clienteling.tables import (
     Staff,
     StaffStore,
     Store,
+    Task,
+    WishlistItem,
 )
 from domain.consent import PURPOSES, notice_sha256
+from domain.integrations import to_eur
 from domain.text import fold, name_key, normalize_email, phone_digits
+from domain.workflows import upcoming_birthday
 
 __all__ = [
     "DEMO_PASSWORD",
@@ -85,6 +101,9 @@ class SeedSummary(msgspec.Struct):
     consents: int
     skipped: bool
     notices: int = 0
+    wishlist_items: int = 0
+    tasks: int = 0
+    appointments: int = 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -369,6 +388,60 @@ _NOTE_TEMPLATES = {
 }
 
 
+# Sellers write in their store's language.
+_STORE_LANGUAGE = {"MAD": "es", "BCN": "ca", "BUC": "ro"}
+
+# Which size of the customer's a product needs, by SKU prefix (bags and accessories: none).
+_SIZE_KEY = {"TSH": "top", "SHI": "top", "KNT": "top", "JKT": "top", "COA": "top", "TRS": "trousers",
+             "DNM": "trousers", "DRS": "dress", "SHO": "shoe"}
+_SIZE_FALLBACK = {"top": _TOP_SIZES, "trousers": ("36", "38", "40", "42", "44"), "dress": ("36", "38", "40", "42"),
+                  "shoe": tuple(str(n) for n in range(36, 45))}
+# What can be wished for: the catalogue without the gift card.
+_WISHABLE = tuple(p for p in _CATALOGUE if not p[0].startswith("ACC-104"))
+_WISHLIST_NOTES = {
+    "es": ("Avisar en cuanto llegue su talla.", "Es para un regalo de cumpleaños.", "Se lo probó en tienda; espera a las rebajas.",
+           "Reservar una unidad cuando llegue el reparto."),
+    "ca": ("Avisar quan arribi la seva talla.", "És per a un regal d'aniversari.", "S'ho va emprovar a la botiga; espera les rebaixes.",
+           "Reservar-ne una unitat quan arribi la comanda."),
+    "ro": ("Anunțați clientul când sosește mărimea.", "Este pentru un cadou de ziua de naștere.", "A probat produsul în magazin; așteaptă reducerile.",
+           "Rezervați o bucată când sosește livrarea."),
+}
+
+# Manual follow-ups, as sellers type them ({first}: the customer's first name).
+_FOLLOW_UP_TITLES = {
+    "es": ("Llamar a {first} para presentarle la nueva colección", "Confirmar con {first} la recogida de los arreglos",
+           "Enviar a {first} fotos de los abrigos nuevos", "Avisar a {first}: ha llegado su talla",
+           "Invitar a {first} al evento privado de temporada", "Preguntar a {first} qué tal le quedó el vestido",
+           "Proponer a {first} una cita para la selección de regalos"),
+    "ca": ("Trucar a {first} per presentar-li la nova col·lecció", "Confirmar amb {first} la recollida dels arranjaments",
+           "Enviar a {first} fotos dels abrics nous", "Avisar {first}: ha arribat la seva talla",
+           "Convidar {first} a l'esdeveniment privat de temporada", "Preguntar a {first} com li va quedar el vestit"),
+    "ro": ("{first}: prezentați noua colecție la telefon", "{first}: confirmați ridicarea ajustărilor",
+           "{first}: trimiteți fotografii cu paltoanele noi", "{first}: anunțați sosirea mărimii dorite",
+           "{first}: invitație la evenimentul privat al sezonului", "{first}: întrebați cum i-a venit rochia"),
+}
+_POST_PURCHASE_TITLE = "Post-purchase follow-up"  # as services.integrations names it
+
+# Appointments: opening hours (local time of the store), channels, and what they are about.
+_OPEN_FROM, _OPEN_UNTIL = 10 * 60, 20 * 60  # minutes after local midnight
+_APPOINTMENT_CHANNELS = (("in_store", 70), ("video", 15), ("phone", 15))
+_APPOINTMENT_MINUTES = {"in_store": ((30, 2), (45, 3), (60, 4), (90, 2)), "video": ((30, 3), (45, 2)), "phone": ((15, 2), (30, 3))}
+_PAST_STATUSES = (("held", 66), ("no_show", 8), ("cancelled", 14), ("booked", 12))  # booked: outcome not recorded yet
+_UPCOMING_STATUSES = (("booked", 90), ("cancelled", 10))
+_APPOINTMENT_NOTES = {
+    "es": ("Prueba del vestido de fiesta.", "Quiere ver la nueva colección de abrigos.", "Recoger los arreglos del traje.",
+           "Asesoramiento para una boda.", "Selección de regalos de Navidad."),
+    "ca": ("Emprovar el vestit de festa.", "Vol veure la nova col·lecció d'abrics.", "Recollir els arranjaments del vestit.",
+           "Assessorament per a un casament.", "Selecció de regals de Nadal."),
+    "ro": ("Probă pentru rochia de seară.", "Dorește să vadă noua colecție de paltoane.", "Ridicarea costumului de la ajustări.",
+           "Consiliere pentru o nuntă.", "Selecție de cadouri de Crăciun."),
+}
+_MADRID_ASSOCIATE = "associate.madrid@example.com"
+# What the demo must always show her.
+_MADRID_MIN_OPEN_TASKS = 5
+_MADRID_MIN_UPCOMING = 3
+
+
 # ---------------------------------------------------------------------------------------------
 # The plan: every row, generated before anything is written
 # ---------------------------------------------------------------------------------------------
@@ -395,12 +468,16 @@ class _Plan:
     purchases: list[Purchase] = field(default_factory=list)
     lines: list[PurchaseLine] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
+    wishlist: list[WishlistItem] = field(default_factory=list)
+    tasks: list[Task] = field(default_factory=list)
+    appointments: list[Appointment] = field(default_factory=list)
 
     def summary(self) -> SeedSummary:
         return SeedSummary(
             stores=len(self.stores), staff=len(self.staff), customers=len(self.customers),
             purchases=len(self.purchases), purchase_lines=len(self.lines), notes=len(self.notes),
             consents=len(self.consents), skipped=False, notices=len(self.notices),
+            wishlist_items=len(self.wishlist), tasks=len(self.tasks), appointments=len(self.appointments),
         )
 
 
@@ -720,7 +797,8 @@ def _purchase(plan: _Plan, gen: _Gen, person: _Person) -> None:
         total += unit_price * quantity
         plan.lines.append(PurchaseLine(id=gen.uuid(), purchase=purchase_id, sku=sku, name=name, quantity=quantity, unit_price=unit_price))
     total = total.quantize(Decimal("0.01"))
-    person.spend_eur += total if currency == "EUR" else total / _RON_PER_EUR
+    # As the POS integration counts it (domain.integrations.to_eur), so lifetime_value agrees.
+    person.spend_eur += to_eur(total, currency)
     plan.purchases.append(Purchase(
         id=purchase_id, external_id=f"demo-{'web' if online else 'pos'}-{number}", customer=person.id,
         store=store.id if store else None, channel="online" if online else "store",
@@ -806,6 +884,296 @@ def _notes(plan: _Plan, gen: _Gen, people: list[_Person], sellers: list[_Seller]
             ))
 
 
+def _sellers_by_store(sellers: list[_Seller], roles: tuple[str, ...]) -> dict[str, list[_Seller]]:
+    return {s.code: [x for x in sellers if x.role in roles and x.stores == (s.code,)] for s in _STORES}
+
+
+def _personalization_allowed(plan: _Plan, now: dt.datetime) -> set[UUID]:
+    """Customers whose latest personalization choice (as of ``now``) is a grant."""
+    latest: dict[UUID, ConsentRecord] = {}
+    for record in plan.consents:
+        if record.purpose != "personalization" or record.occurred_at > now:
+            continue
+        seen = latest.get(record.customer)
+        if seen is None or record.occurred_at >= seen.occurred_at:
+            latest[record.customer] = record
+    return {cid for cid, record in latest.items() if record.status == "granted"}
+
+
+def _wishlists(plan: _Plan, gen: _Gen, people: list[_Person], sellers: list[_Seller]) -> None:
+    """About one customer in five wishes for one to four catalogue products; sizes (only with
+    the personalization consent) follow the customer's own, colours their taste; a quarter
+    are fulfilled and a few were removed."""
+    writers = _sellers_by_store(sellers, ("associate", "store_manager"))
+    personal = _personalization_allowed(plan, gen.now)
+    for person, row in zip(people, plan.customers, strict=True):
+        if not (person.is_member or gen.chance(0.2)):
+            continue
+        colours = row.preferences.get("colors") or []
+        since = max(person.created_at, gen.now - dt.timedelta(days=540))
+        for sku, name, _ in gen.rng.sample(_WISHABLE, gen.pick(((1, 45), (2, 30), (3, 17), (4, 8)))):
+            key = _SIZE_KEY.get(sku[:3])
+            size = None
+            if key is not None and person.id in personal:
+                size = row.sizes.get(key) or gen.rng.choice(_SIZE_FALLBACK[key])
+            colour = None
+            if not sku.startswith("ACC-103") and gen.chance(0.85):
+                colour = gen.rng.choice(colours) if colours and gen.chance(0.7) else gen.rng.choice(_COLORS)
+            if gen.chance(0.15):
+                added_by = None  # wished for in the app or on the web
+            elif person.primary is not None and gen.chance(0.75):
+                added_by = person.primary.id
+            else:
+                added_by = gen.rng.choice(writers[person.store]).id
+            created_at = gen.moment_between(since, gen.now)
+            fulfilled_at = deleted_at = None
+            if gen.chance(0.25):
+                fulfilled_at = gen.moment_between(created_at, gen.now)
+            elif gen.chance(0.05):
+                deleted_at = gen.moment_between(created_at, gen.now)
+            notes = gen.rng.choice(_WISHLIST_NOTES[_STORE_LANGUAGE[person.store]]) if added_by and gen.chance(0.3) else None
+            plan.wishlist.append(WishlistItem(
+                id=gen.uuid(), customer=person.id, sku=sku, product_name=name, size=size, colour=colour, notes=notes,
+                added_by=added_by, fulfilled_at=fulfilled_at, created_at=created_at,
+                updated_at=fulfilled_at or deleted_at or created_at, deleted_at=deleted_at,
+            ))
+
+
+def _local_midnight(date: dt.date, store: str) -> dt.datetime:
+    zone = ZoneInfo(_STORE_BY_CODE[store].timezone)
+    return dt.datetime.combine(date, dt.time(0, 0), tzinfo=zone).astimezone(dt.timezone.utc)
+
+
+class _TaskMaker:
+    """Builds task rows whose state (done, snoozed, open or overdue) is drawn around ``now``."""
+
+    def __init__(self, plan: _Plan, gen: _Gen) -> None:
+        self.plan = plan
+        self.gen = gen
+
+    def add(
+        self, person: _Person, assignee: _Seller, *, kind: str, title: str, due_at: dt.datetime, created_at: dt.datetime,
+        source_ref: str | None = None, created_by: UUID | None = None, done_rate: float = 0.0, snooze_rate: float = 0.2,
+    ) -> Task:
+        gen, now = self.gen, self.gen.now
+        created_at = min(created_at, now)
+        completed_at = snoozed_until = None
+        updated_at = created_at
+        if gen.chance(done_rate):
+            if due_at <= now and gen.chance(0.75):  # on time
+                completed_at = gen.moment_between(max(created_at, due_at - dt.timedelta(days=2)), due_at)
+            else:
+                completed_at = gen.moment_between(max(created_at, due_at - dt.timedelta(days=1)), min(now, due_at + dt.timedelta(days=3)))
+            completed_at = min(max(completed_at, created_at), now)
+            updated_at = completed_at
+        elif due_at <= now + dt.timedelta(days=2) and gen.chance(snooze_rate):
+            # Put off until a morning in the next few days.
+            snoozed_until = now + dt.timedelta(days=gen.rng.randint(1, 5), hours=gen.rng.choice((7, 8, 9)))
+            updated_at = gen.moment_between(max(created_at, now - dt.timedelta(days=2)), now)
+        row = Task(
+            id=gen.uuid(), customer=person.id, store=_STORE_BY_CODE[person.store].id, assignee=assignee.id,
+            created_by=created_by, kind=kind, title=title, details=None, due_at=due_at, snoozed_until=snoozed_until,
+            completed_at=completed_at, completed_by=assignee.id if completed_at else None, source_ref=source_ref,
+            created_at=created_at, updated_at=updated_at, deleted_at=None,
+        )
+        self.plan.tasks.append(row)
+        return row
+
+
+def _tasks(plan: _Plan, gen: _Gen, people: list[_Person], sellers: list[_Seller]) -> None:
+    """Tasks of the last weeks and the days ahead, always for an associate of the customer's
+    home store: post-purchase follow-ups (``purchase:<id>``, due three days after the sale, as
+    the POS integration raises them) and birthday tasks (``birthday:<customer>:<year>``, due at
+    the start of the birthday in the store's time zone, as the task generator raises them) for
+    the primary associate; and manual follow-ups (kind ``follow_up``, no ``source_ref``) each
+    seller wrote for themselves or a manager gave them. Most of the past ones are done, some
+    are overdue or snoozed."""
+    now = gen.now
+    make = _TaskMaker(plan, gen)
+    by_id = {p.id: p for p in people}
+    associates = _sellers_by_store(sellers, ("associate",))
+    managers = _sellers_by_store(sellers, ("store_manager",))
+    first_names = {row.id: row.first_name for row in plan.customers}
+
+    recent = now - dt.timedelta(days=14)
+    for purchase in plan.purchases:
+        person = by_id[purchase.customer]
+        if purchase.occurred_at < recent or person.primary is None:
+            continue
+        due_at = purchase.occurred_at + POST_PURCHASE_FOLLOW_UP
+        make.add(
+            person, person.primary, kind="post_purchase", title=_POST_PURCHASE_TITLE, due_at=due_at,
+            created_at=purchase.occurred_at, source_ref=f"purchase:{purchase.id}",
+            done_rate=0.85 if due_at < now - dt.timedelta(days=1) else 0.3,
+        )
+
+    window_start = now.date() - dt.timedelta(days=14)
+    for person, row in zip(people, plan.customers, strict=True):
+        if person.primary is None or row.birth_mmdd is None:
+            continue
+        birthday = upcoming_birthday(row.birth_mmdd, window_start, 21)
+        if birthday is None:
+            continue
+        due_at = _local_midnight(birthday, person.store)
+        make.add(
+            person, person.primary, kind="birthday", title=f"Birthday on {birthday:%d %b}: send your wishes",
+            due_at=due_at, created_at=max(person.created_at, due_at - dt.timedelta(days=7)),
+            source_ref=f"birthday:{person.id}:{birthday.year}",
+            done_rate=0.75 if birthday < now.date() else 0.1,
+        )
+
+    store_people: dict[str, list[_Person]] = {s.code: [] for s in _STORES}
+    books: dict[UUID, list[_Person]] = {}
+    for person, row in zip(people, plan.customers, strict=True):
+        store_people[person.store].append(person)
+        for seller_id in (row.primary_associate, row.secondary_associate):
+            if seller_id is not None:
+                books.setdefault(seller_id, []).append(person)
+
+    def follow_up(seller: _Seller, person: _Person, due_at: dt.datetime, done_rate: float, snooze_rate: float = 0.2) -> Task:
+        language = _STORE_LANGUAGE[person.store]
+        title = gen.rng.choice(_FOLLOW_UP_TITLES[language]).format(first=first_names[person.id])
+        by_manager = managers[person.store] and gen.chance(0.2)
+        created_by = gen.rng.choice(managers[person.store]).id if by_manager else seller.id
+        created_at = max(person.created_at, due_at - dt.timedelta(days=gen.rng.uniform(1, 14))).replace(microsecond=0)
+        return make.add(person, seller, kind="follow_up", title=title, due_at=due_at, created_at=created_at,
+                        created_by=created_by, done_rate=done_rate, snooze_rate=snooze_rate)
+
+    def pick_client(seller: _Seller, due_at: dt.datetime) -> _Person | None:
+        book = books.get(seller.id, [])
+        pool = book if book and gen.chance(0.85) else store_people[seller.stores[0]]
+        person = gen.rng.choice(pool) if pool else None
+        # Nobody follows up on someone who was not a customer yet.
+        return person if person is not None and person.created_at < due_at - dt.timedelta(days=1) else None
+
+    for code in (s.code for s in _STORES):
+        for seller in associates[code]:
+            for _ in range(gen.rng.randint(4, 10)):  # still to do: some overdue, some ahead
+                due_at = (now + dt.timedelta(days=gen.rng.uniform(-10, 14))).replace(second=0, microsecond=0)
+                person = pick_client(seller, due_at)
+                if person is not None:
+                    follow_up(seller, person, due_at, done_rate=0.0)
+            for _ in range(gen.rng.randint(8, 20)):  # done over the past month
+                due_at = (now - dt.timedelta(days=gen.rng.uniform(0.5, 30))).replace(second=0, microsecond=0)
+                person = pick_client(seller, due_at)
+                if person is not None:
+                    follow_up(seller, person, due_at, done_rate=1.0)
+
+    # The demo login always has work to show.
+    madrid = next(s for s in sellers if s.email == _MADRID_ASSOCIATE)
+    book = books.get(madrid.id, [])
+    open_now = sum(
+        1 for t in plan.tasks
+        if t.assignee == madrid.id and t.completed_at is None and (t.snoozed_until is None or t.snoozed_until <= now)
+    )
+    for i in range(max(0, _MADRID_MIN_OPEN_TASKS - open_now) if book else 0):
+        follow_up(madrid, book[i % len(book)], now + dt.timedelta(days=i % 3, hours=10), done_rate=0.0, snooze_rate=0.0)
+
+
+class _Diary:
+    """One seller's appointments per local day, as (start, end) minutes after local midnight."""
+
+    def __init__(self) -> None:
+        self.days: dict[dt.date, list[tuple[int, int]]] = {}
+
+    def place(self, gen: _Gen, day: dt.date, minutes: int) -> int | None:
+        """A free start (quarter-hour grid, inside opening hours), or None after a few tries."""
+        taken = self.days.setdefault(day, [])
+        for _ in range(12):
+            start = gen.rng.randrange(_OPEN_FROM, _OPEN_UNTIL - minutes + 1, 15)
+            if all(start + minutes <= s or start >= e for s, e in taken):
+                taken.append((start, start + minutes))
+                return start
+        return None
+
+
+def _appointments(plan: _Plan, gen: _Gen, people: list[_Person], sellers: list[_Seller]) -> None:
+    """Appointments over the past month and the next three weeks, Monday to Saturday, inside
+    opening hours in the store's time zone (stored in UTC). Associates see clients of their
+    book (and now and then another client of the store); managers take a few. One seller's
+    appointments never overlap, whatever their status. Past ones were held, missed, cancelled
+    or are still ``booked`` (outcome not recorded); upcoming ones are booked or cancelled."""
+    now = gen.now
+    today = now.date()
+    managers = _sellers_by_store(sellers, ("store_manager",))
+    store_people: dict[str, list[_Person]] = {s.code: [] for s in _STORES}
+    books: dict[UUID, list[_Person]] = {}
+    for person, row in zip(people, plan.customers, strict=True):
+        store_people[person.store].append(person)
+        for seller_id in (row.primary_associate, row.secondary_associate):
+            if seller_id is not None:
+                books.setdefault(seller_id, []).append(person)
+    diaries: dict[UUID, _Diary] = {}
+
+    def book(seller: _Seller, person: _Person, day: dt.date, *, status: str | None = None, channel: str | None = None) -> Appointment | None:
+        channel = channel or gen.pick(_APPOINTMENT_CHANNELS)
+        minutes = gen.pick(_APPOINTMENT_MINUTES[channel])
+        start = diaries.setdefault(seller.id, _Diary()).place(gen, day, minutes)
+        if start is None:
+            return None
+        zone = ZoneInfo(_STORE_BY_CODE[person.store].timezone)
+        local = dt.datetime.combine(day, dt.time(start // 60, start % 60), tzinfo=zone)
+        starts_at = local.astimezone(dt.timezone.utc)
+        ends_at = (local + dt.timedelta(minutes=minutes)).astimezone(dt.timezone.utc)
+        past = day < today
+        status = status or gen.pick(_PAST_STATUSES if past else _UPCOMING_STATUSES)
+        store_managers = managers[person.store]
+        created_by = gen.rng.choice(store_managers).id if store_managers and seller.role != "store_manager" and gen.chance(0.15) else seller.id
+        lead = dt.timedelta(days=gen.rng.uniform(0.5, 21))
+        created_at = min(now, max(person.created_at, starts_at - lead)).replace(microsecond=0)
+        if status in ("held", "no_show"):
+            updated_at = min(now, ends_at + dt.timedelta(minutes=gen.rng.randint(0, 120)))
+        elif status == "cancelled":
+            updated_at = gen.moment_between(created_at, min(now, starts_at))
+        else:
+            updated_at = created_at
+        language = _STORE_LANGUAGE[person.store]
+        notes = gen.rng.choice(_APPOINTMENT_NOTES[language]) if gen.chance(0.4) else None
+        row = Appointment(
+            id=gen.uuid(), customer=person.id, associate=seller.id, store=_STORE_BY_CODE[person.store].id, channel=channel,
+            starts_at=starts_at, ends_at=ends_at, status=status, notes=notes, created_by=created_by,
+            created_at=created_at, updated_at=updated_at,
+        )
+        plan.appointments.append(row)
+        return row
+
+    days = [today + dt.timedelta(days=offset) for offset in range(-30, 21)]
+    for code in (s.code for s in _STORES):
+        clients = store_people[code]
+        if not clients:
+            continue
+        for seller in (x for x in sellers if x.stores == (code,) and x.role in ("associate", "store_manager")):
+            own = books.get(seller.id, [])
+            per_day = ((0, 3), (1, 4), (2, 3), (3, 1)) if seller.role == "associate" else ((0, 3), (1, 1))
+            for day in days:
+                if day.weekday() == 6:  # closed on Sundays
+                    continue
+                for _ in range(gen.pick(per_day)):
+                    pool = own if own and gen.chance(0.85) else clients
+                    person = gen.rng.choice(pool)
+                    if day < today and person.created_at.date() >= day:
+                        continue  # not a customer yet back then
+                    book(seller, person, day)
+
+    # The demo login always has clients of her book coming in.
+    madrid = next(s for s in sellers if s.email == _MADRID_ASSOCIATE)
+    own = books.get(madrid.id, [])
+    own_ids = {p.id for p in own}
+    tomorrow = today + dt.timedelta(days=1)
+    ahead = [
+        a for a in plan.appointments
+        if a.associate == madrid.id and a.status == "booked" and a.starts_at.date() >= tomorrow and a.customer in own_ids
+    ]
+    day = tomorrow
+    while own and len(ahead) < _MADRID_MIN_UPCOMING and day < today + dt.timedelta(days=21):
+        if day.weekday() != 6:
+            row = book(madrid, own[len(ahead) % len(own)], day, status="booked", channel="in_store")
+            if row is not None:
+                ahead.append(row)
+                continue
+        day += dt.timedelta(days=1)
+
+
 def _build(password_hash: str, customers: int, seed: int, now: dt.datetime) -> _Plan:
     plan = _Plan()
     gen = _Gen(seed, now)
@@ -817,6 +1185,9 @@ def _build(password_hash: str, customers: int, seed: int, now: dt.datetime) -> _
     _loyalty(plan, gen, people)
     _consents(plan, gen, people)
     _notes(plan, gen, people, sellers)
+    _wishlists(plan, gen, people, sellers)
+    _tasks(plan, gen, people, sellers)
+    _appointments(plan, gen, people, sellers)
     return plan
 
 
@@ -858,6 +1229,9 @@ async def _write(plan: _Plan) -> bool:
         await _insert(Purchase, plan.purchases)
         await _insert(PurchaseLine, plan.lines)
         await _insert(Note, plan.notes)
+        await _insert(WishlistItem, plan.wishlist)
+        await _insert(Task, plan.tasks)
+        await _insert(Appointment, plan.appointments)
     return True
 
 
@@ -867,7 +1241,10 @@ async def _write(plan: _Plan) -> bool:
 
 
 def _skipped() -> SeedSummary:
-    return SeedSummary(stores=0, staff=0, customers=0, purchases=0, purchase_lines=0, notes=0, consents=0, skipped=True)
+    return SeedSummary(
+        stores=0, staff=0, customers=0, purchases=0, purchase_lines=0, notes=0, consents=0, skipped=True,
+        notices=0, wishlist_items=0, tasks=0, appointments=0,
+    )
 
 
 async def seed_demo(passwords: Passwords, *, customers: int = 3000, seed: int = 42) -> SeedSummary:

@@ -141,6 +141,10 @@ class ProfileExport(msgspec.Struct, rename="camel", kw_only=True):
     deleted_at: dt.datetime | None
     erased_at: dt.datetime | None
     restricted_at: dt.datetime | None
+    # Derived from the birthdate and the purchases (client-book filters): personal data too.
+    birth_mmdd: int | None = None
+    last_purchase_at: dt.datetime | None = None
+    lifetime_value_eur: str = "0.00"
 
 
 class PurchaseLineExport(msgspec.Struct, rename="camel", kw_only=True):

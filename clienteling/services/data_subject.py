@@ -78,9 +78,13 @@ def _anonymised(row: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
         "tags": [],
         "vip": False,
         "loyalty_number": None,
+        # Keys derived from the erased values: the search keys, and the birthday (month and
+        # day) kept for "birthday in the next N days", which with the rest could single the
+        # person out again.
         "name_key": name_key(ERASED_NAME, ERASED_NAME),
         "email_key": None,
         "phone_key": None,
+        "birth_mmdd": None,
         "erased_at": now,
         "deleted_at": row["deleted_at"] or now,
         "updated_at": now,
@@ -121,7 +125,8 @@ class DataSubjectService:
 
         Removed: the customer's names (replaced by a fixed placeholder), email, phone,
         birthdate, language, sizes, preferences, tags, VIP flag, loyalty card number, their
-        associates and the search keys derived from them; every note (hard-deleted, private
+        associates and the keys derived from them (the search keys and ``birth_mmdd``, the
+        birthday the birthday filters and tasks use); every note (hard-deleted, private
         ones too: free text about a person cannot be pseudonymised); wishlist items, tasks,
         appointments and store check-ins (clienteling activity no law asks us to keep, much
         of it free text); stored Idempotency-Key answers that mention the customer; the

@@ -47,6 +47,8 @@ async def _profile(row: dict[str, Any]) -> ProfileExport:
         name_key=row["name_key"], email_key=row["email_key"], phone_key=row["phone_key"], version=row["version"],
         created_at=row["created_at"], updated_at=row["updated_at"], deleted_at=row["deleted_at"],
         erased_at=row["erased_at"], restricted_at=row["restricted_at"],
+        birth_mmdd=row.get("birth_mmdd"), last_purchase_at=row.get("last_purchase_at"),
+        lifetime_value_eur=money(row.get("lifetime_value") or 0),
     )
 
 

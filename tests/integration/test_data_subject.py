@@ -126,7 +126,8 @@ async def _seed(client) -> dict[str, Any]:  # noqa: ANN001
         store=madrid, first_name=FIRST, last_name=LAST, email=EMAIL, phone=PHONE, primary=seller["id"],
         loyalty_number=CARD, sizes={"shoe": "38"}, preferences={"colors": ["navy"]}, consents=("personalization",),
     )
-    await Customer.update({Customer.tags: ["pearls"], Customer.vip: True}).where(Customer.id == cid).run()
+    # birth_mmdd as the customer service derives it from the birthdate (1990-05-17).
+    await Customer.update({Customer.tags: ["pearls"], Customer.vip: True, Customer.birth_mmdd: 517}).where(Customer.id == cid).run()
     notice = await _notice()
     await _consent(customer=cid, notice=notice, at=_now() - 10 * DAY, evidence=EVIDENCE, device_id=DEVICE)
     await _consent(customer=cid, notice=notice, at=_now() - 2 * DAY, status="withdrawn")
@@ -213,6 +214,7 @@ async def test_export_contains_every_kind_of_data_seeded_for_the_customer(client
     assert profile["sizes"] == {"shoe": "38"} and profile["preferences"] == {"colors": ["navy"]} and profile["tags"] == ["pearls"]
     assert profile["primaryAssociateId"] == str(seed["staff"]["associate"]["id"]) and profile["homeStoreId"] == str(seed["madrid"])
     assert profile["erasedAt"] is None and profile["restrictedAt"] is None and profile["nameKey"]
+    assert profile["birthMmdd"] == 517 and "lifetimeValueEur" in profile and "lastPurchaseAt" in profile
 
     (purchase,) = s["purchases"]
     assert purchase["id"] == str(seed["purchase"]) and purchase["total"] == "259.80" and purchase["currency"] == "EUR"
@@ -313,12 +315,16 @@ async def test_erasure_leaves_no_personal_value_in_any_text_column(client) -> No
 async def test_erasure_keeps_purchases_and_consent_proof_pseudonymised(client) -> None:
     seed = await _seed(client)
     cid = seed["customer"]
+    before = await Customer.select(Customer.birthdate, Customer.birth_mmdd).where(Customer.id == cid).first().run()
+    assert (before["birthdate"], before["birth_mmdd"]) == (dt.date(1990, 5, 17), 517)
     r = await _erase(client, seed)
     body = r.json()
     assert body["status"] == "erased" and body["requestReference"] == "DSR-2026-0042" and body["customerId"] == str(cid)
     assert body["requestedBy"] == str(seed["staff"]["compliance"]["id"]) and body["erasedAt"] == body["completedAt"]
     row = await Customer.select().where(Customer.id == cid).output(load_json=True).first().run()
     assert (row["first_name"], row["last_name"], row["email"], row["phone"], row["birthdate"], row["loyalty_number"]) == ("Erased", "Erased", None, None, None, None)
+    # Nothing derived from the erased values is left either: search keys and the birthday key.
+    assert (row["name_key"], row["email_key"], row["phone_key"], row["birth_mmdd"]) == ("erased erased", None, None, None)
     assert (row["sizes"], row["preferences"], row["tags"], row["vip"], row["primary_associate"]) == ({}, {}, [], False, None)
     assert row["erased_at"] is not None and row["deleted_at"] is not None and row["version"] == 2
     assert await Note.count().where(Note.customer == cid).run() == 0
@@ -491,6 +497,7 @@ async def _retention_population() -> dict[str, UUID]:
         "recent_consent": await make_customer(store=store, first_name="Cai", last_name="Consent", email=None, phone=None),
         "active": await make_customer(store=store, first_name="Ada", last_name="Active", email=None, phone=None),
     }
+    await Customer.update({Customer.birth_mmdd: 517}).where(Customer.id == people["dormant"]).run()  # born 1990-05-17
     for name in ("dormant", "restricted", "recent_buyer", "recent_consent"):
         await _backdate(people[name], long_ago)
     await _purchase(customer=people["dormant"], store=store, at=long_ago, lines=[("SKU-9", "Scarf", 1, "39.00")])
@@ -515,6 +522,8 @@ async def test_retention_dry_run_counts_and_the_real_run_erases_the_inactive(cle
     real = await service.run_retention(retention_days=1095, dry_run=False)
     assert (real.inactive, real.skipped_restricted, real.erased) == (2, 1, 1)
     assert await _erased_ids() == {people["dormant"]}
+    dormant = await Customer.select(Customer.birthdate, Customer.birth_mmdd).where(Customer.id == people["dormant"]).first().run()
+    assert (dormant["birthdate"], dormant["birth_mmdd"]) == (None, None)
     (entry,) = await _audit(action="retention_erase")
     reference = f"retention-{_now().date().isoformat()}-{people['dormant']}"
     assert entry["actor_id"] is None and entry["actor_role"] == "system" and entry["reference"] == reference

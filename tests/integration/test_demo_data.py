@@ -12,11 +12,14 @@ import json
 import os
 import re
 import uuid
+from uuid import UUID
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+
+from zoneinfo import ZoneInfo
 
 import argon2
 import pytest
@@ -24,15 +27,19 @@ from piccolo.engine.base import Engine
 
 from clienteling.db import bind, engine_from_url, migrate
 from clienteling.demo_data import (
+    _CATALOGUE,
     DEMO_LOGINS,
     DEMO_PASSWORD,
     SeedSummary,
+    _build,
     demo_member_customer_id,
     seed_demo,
 )
 from clienteling.passwords import Passwords
 from clienteling.repositories import staff as staff_repo
+from clienteling.services.integrations import POST_PURCHASE_FOLLOW_UP
 from clienteling.tables import (
+    Appointment,
     ConsentNotice,
     ConsentRecord,
     Customer,
@@ -42,9 +49,13 @@ from clienteling.tables import (
     Staff,
     StaffStore,
     Store,
+    Task,
+    WishlistItem,
 )
 from domain.consent import PURPOSES, ConsentEvent, active_purposes
+from domain.integrations import to_eur
 from domain.text import name_key, normalize_email, phone_digits
+from domain.workflows import task_status
 
 CUSTOMERS = 300
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -120,6 +131,7 @@ async def _counts() -> dict[str, int]:
     tables = {
         "stores": Store, "staff": Staff, "customers": Customer, "purchases": Purchase,
         "purchase_lines": PurchaseLine, "notes": Note, "consents": ConsentRecord,
+        "wishlist_items": WishlistItem, "tasks": Task, "appointments": Appointment,
     }
     return {name: await table.count().run() for name, table in tables.items()}
 
@@ -133,7 +145,8 @@ async def test_summary_matches_rows(seeded: Seeded) -> None:
     assert counts == {
         "stores": summary.stores, "staff": summary.staff, "customers": summary.customers,
         "purchases": summary.purchases, "purchase_lines": summary.purchase_lines,
-        "notes": summary.notes, "consents": summary.consents,
+        "notes": summary.notes, "consents": summary.consents, "wishlist_items": summary.wishlist_items,
+        "tasks": summary.tasks, "appointments": summary.appointments,
     }
     assert all(n > 0 for n in counts.values()), counts
     assert counts["purchase_lines"] >= counts["purchases"]
@@ -357,4 +370,191 @@ async def test_second_seed_is_skipped_and_writes_nothing(seeded: Seeded) -> None
     again = await seed_demo(seeded.passwords, customers=CUSTOMERS)
     assert again.skipped is True
     assert (again.customers, again.staff, again.purchases) == (0, 0, 0)
+    assert (again.wishlist_items, again.tasks, again.appointments) == (0, 0, 0)
     assert await _counts() == before
+
+
+# --- derived figures, wishlists, tasks and appointments --------------------------------------
+
+
+async def _memberships() -> dict[Any, set[Any]]:
+    out: dict[Any, set[Any]] = defaultdict(set)
+    for m in await StaffStore.select().run():
+        out[m["staff"]].add(m["store"])
+    return out
+
+
+async def test_derived_customer_figures_agree_with_their_sources(seeded: Seeded) -> None:
+    seeded.use()
+    spend: dict[Any, Decimal] = defaultdict(Decimal)
+    last: dict[Any, dt.datetime] = {}
+    for p in await Purchase.select(Purchase.customer, Purchase.total, Purchase.currency, Purchase.occurred_at).run():
+        spend[p["customer"]] += to_eur(Decimal(str(p["total"])), p["currency"])
+        if p["customer"] not in last or p["occurred_at"] > last[p["customer"]]:
+            last[p["customer"]] = p["occurred_at"]
+    customers = await Customer.select().run()
+    for c in customers:
+        birthdate = c["birthdate"]
+        assert c["birth_mmdd"] == (birthdate.month * 100 + birthdate.day if birthdate else None), c["id"]
+        assert c["last_purchase_at"] == last.get(c["id"]), c["id"]
+        # In EUR at the integration's rates, as a POS purchase would have added it.
+        assert Decimal(str(c["lifetime_value"])) == spend.get(c["id"], Decimal("0.00")), c["id"]
+    assert any(c["birth_mmdd"] is None for c in customers) and any(c["last_purchase_at"] is None for c in customers)
+
+
+async def test_wishlists(seeded: Seeded) -> None:
+    seeded.use()
+    items = await WishlistItem.select().run()
+    customers = {c["id"]: c for c in await Customer.select(Customer.id, Customer.home_store, Customer.created_at).run()}
+    memberships = await _memberships()
+    catalogue = {sku: name for sku, name, _ in _CATALOGUE}
+    now = dt.datetime.now(dt.timezone.utc)
+    assert seeded.summary.wishlist_items == len(items)
+    share = len({i["customer"] for i in items}) / CUSTOMERS
+    assert 0.12 <= share <= 0.3, share
+    consents: dict[Any, list[ConsentEvent]] = defaultdict(list)
+    for r in await ConsentRecord.select().where(ConsentRecord.purpose == "personalization").run():
+        consents[r["customer"]].append(ConsentEvent(r["purpose"], r["status"], r["occurred_at"], r["expires_at"]))
+    for i in items:
+        assert catalogue[i["sku"]] == i["product_name"]
+        customer = customers[i["customer"]]
+        assert customer["created_at"] <= i["created_at"] <= now
+        if i["fulfilled_at"] is not None:
+            assert i["created_at"] <= i["fulfilled_at"] <= now and i["deleted_at"] is None
+        if i["added_by"] is not None:
+            assert customer["home_store"] in memberships[i["added_by"]]
+        if i["size"] is not None:
+            # Sizes are personal data kept only with the personalization consent.
+            assert "personalization" in active_purposes(consents[i["customer"]], now), i["customer"]
+    assert any(i["size"] for i in items) and any(i["colour"] for i in items)
+    assert any(i["fulfilled_at"] for i in items) and any(i["fulfilled_at"] is None and i["deleted_at"] is None for i in items)
+    assert any(i["size"] is None for i in items if i["sku"].startswith(("BAG", "ACC")))
+
+
+async def test_tasks(seeded: Seeded) -> None:
+    seeded.use()
+    tasks = await Task.select().run()
+    assert seeded.summary.tasks == len(tasks)
+    staff = {s["id"]: s for s in await Staff.select().run()}
+    customers = {c["id"]: c for c in await Customer.select().run()}
+    stores = {s["id"]: s for s in await Store.select().run()}
+    purchases = {p["id"]: p for p in await Purchase.select(Purchase.id, Purchase.customer, Purchase.occurred_at).run()}
+    memberships = await _memberships()
+    now = dt.datetime.now(dt.timezone.utc)
+    kinds = Counter(t["kind"] for t in tasks)
+    assert set(kinds) == {"follow_up", "post_purchase", "birthday"}, kinds
+    refs = [t["source_ref"] for t in tasks if t["source_ref"] is not None]
+    assert len(refs) == len(set(refs))
+    statuses = Counter()
+    for t in tasks:
+        customer = customers[t["customer"]]
+        assignee = staff[t["assignee"]]
+        assert assignee["role"] == "associate" and t["store"] == customer["home_store"]
+        assert customer["home_store"] in memberships[assignee["id"]]
+        assert t["created_at"] <= now and t["deleted_at"] is None and t["title"].strip()
+        assert now - dt.timedelta(days=45) <= t["due_at"] <= now + dt.timedelta(days=15)
+        if t["completed_at"] is not None:
+            assert t["completed_by"] == t["assignee"] and t["created_at"] <= t["completed_at"] <= now
+            assert t["snoozed_until"] is None
+        else:
+            assert t["completed_by"] is None
+        if t["kind"] == "follow_up":
+            # Manual: no source_ref; written by the seller or given by a manager of the store.
+            assert t["source_ref"] is None and t["created_by"] is not None
+            assert customer["home_store"] in memberships[t["created_by"]]
+        elif t["kind"] == "post_purchase":
+            # As the POS integration raises it, for the primary associate.
+            purchase = purchases[UUID(t["source_ref"].removeprefix("purchase:"))]
+            assert purchase["customer"] == t["customer"] and t["assignee"] == customer["primary_associate"]
+            assert t["due_at"] == purchase["occurred_at"] + POST_PURCHASE_FOLLOW_UP and t["created_by"] is None
+        else:
+            # As the birthday generator raises it: the start of the birthday, local time.
+            prefix, customer_id, year = t["source_ref"].split(":")
+            assert (prefix, customer_id) == ("birthday", str(t["customer"])) and t["assignee"] == customer["primary_associate"]
+            local = t["due_at"].astimezone(ZoneInfo(stores[t["store"]]["timezone"]))
+            assert local.time() == dt.time(0, 0) and local.year == int(year)
+            mmdd = customer["birth_mmdd"]
+            assert local.month * 100 + local.day == mmdd or (mmdd == 229 and (local.month, local.day) == (2, 28))
+        status = task_status(t["completed_at"], t["snoozed_until"], now)
+        statuses["overdue" if status == "open" and t["due_at"] < now else status] += 1
+    assert statuses["done"] > 0 and statuses["open"] > 0 and statuses["snoozed"] > 0 and statuses["overdue"] > 0, statuses
+
+
+def _local(moment: dt.datetime, zone: str) -> dt.datetime:
+    return moment.astimezone(ZoneInfo(zone))
+
+
+async def test_appointments(seeded: Seeded) -> None:
+    seeded.use()
+    appointments = await Appointment.select().run()
+    assert seeded.summary.appointments == len(appointments)
+    staff = {s["id"]: s for s in await Staff.select().run()}
+    customers = {c["id"]: c for c in await Customer.select(Customer.id, Customer.home_store).run()}
+    stores = {s["id"]: s for s in await Store.select().run()}
+    memberships = await _memberships()
+    now = dt.datetime.now(dt.timezone.utc)
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    past, upcoming = Counter(), Counter()
+    for a in appointments:
+        assert a["channel"] in ("in_store", "video", "phone")
+        assert a["store"] == customers[a["customer"]]["home_store"] and a["store"] in memberships[a["associate"]]
+        assert staff[a["associate"]]["role"] in ("associate", "store_manager")
+        assert today - dt.timedelta(days=32) <= a["starts_at"] < a["ends_at"] <= today + dt.timedelta(days=22)
+        assert a["created_at"] <= now and a["created_at"] <= a["updated_at"]
+        # Inside opening hours, on one local day, in the store's time zone.
+        zone = stores[a["store"]]["timezone"]
+        start, end = _local(a["starts_at"], zone), _local(a["ends_at"], zone)
+        assert start.date() == end.date() and dt.time(10, 0) <= start.time() and end.time() <= dt.time(20, 0), (start, end)
+        if a["status"] in ("held", "no_show"):
+            assert a["starts_at"] < now
+        if a["ends_at"] < today - dt.timedelta(days=1):
+            past[a["status"]] += 1
+        elif a["starts_at"] > now + dt.timedelta(days=1):
+            upcoming[a["status"]] += 1
+            assert a["status"] in ("booked", "cancelled")
+    assert set(past) == {"booked", "held", "cancelled", "no_show"}, past
+    assert upcoming["booked"] > 0 and upcoming["cancelled"] > 0, upcoming
+    assert {a["channel"] for a in appointments} == {"in_store", "video", "phone"}
+    # No associate is booked twice at once.
+    booked: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for a in appointments:
+        if a["status"] == "booked":
+            booked[a["associate"]].append(a)
+    for rows in booked.values():
+        rows.sort(key=lambda r: r["starts_at"])
+        for earlier, later in zip(rows, rows[1:]):
+            assert earlier["ends_at"] <= later["starts_at"], (earlier, later)
+
+
+async def test_the_madrid_associate_has_work_waiting(seeded: Seeded) -> None:
+    seeded.use()
+    madrid = await staff_repo.by_email("associate.madrid@example.com")
+    assert madrid is not None
+    now = dt.datetime.now(dt.timezone.utc)
+    book = {
+        c["id"] for c in await Customer.select(Customer.id).where(
+            (Customer.primary_associate == madrid["id"]) | (Customer.secondary_associate == madrid["id"])
+        ).run()
+    }
+    tasks = await Task.select().where(Task.assignee == madrid["id"]).run()
+    open_tasks = [t for t in tasks if task_status(t["completed_at"], t["snoozed_until"], now) == "open"]
+    assert len(open_tasks) >= 5 and all(t["customer"] in book or t["kind"] == "follow_up" for t in open_tasks)
+    upcoming = await Appointment.select().where(
+        (Appointment.associate == madrid["id"]) & (Appointment.status == "booked") & (Appointment.starts_at > now)
+    ).run()
+    assert len([a for a in upcoming if a["customer"] in book]) >= 3
+
+
+def test_the_plan_is_deterministic() -> None:
+    now = dt.datetime(2026, 3, 29, tzinfo=dt.timezone.utc)  # a DST change in both time zones
+
+    def rows(plan: Any) -> list[Any]:
+        out = []
+        for table_rows in (plan.customers, plan.wishlist, plan.tasks, plan.appointments):
+            out.append([row.to_dict() for row in table_rows])
+        return out
+
+    first, second = _build("hash", 120, 7, now), _build("hash", 120, 7, now)
+    assert rows(first) == rows(second)
+    assert first.tasks and first.appointments and first.wishlist
+    assert rows(_build("hash", 120, 8, now)) != rows(first)
