@@ -19,6 +19,7 @@ import pytest
 
 PG_ADMIN_URL = os.environ.get("CLIENTELING_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 DEMO_PASSWORD = "clienteling-demo"
+WEBHOOK_SECRET = "e2e-webhook-secret-" + "w" * 16
 
 
 def _free_port() -> int:
@@ -154,7 +155,10 @@ def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         url = f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{pg_name}"
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLIENTELING_")}
-    env.update({"CLIENTELING_DATABASE_URL": url, "CLIENTELING_SECRET_KEY": secrets.token_urlsafe(48), "PYTHONUNBUFFERED": "1"})
+    env.update({
+        "CLIENTELING_DATABASE_URL": url, "CLIENTELING_SECRET_KEY": secrets.token_urlsafe(48),
+        "CLIENTELING_WEBHOOK_SECRET": WEBHOOK_SECRET, "PYTHONUNBUFFERED": "1",
+    })
     log_path = workdir / "service.log"
     log = log_path.open("w")
     proc = subprocess.Popen([*_command(), "serve", "--demo", "--port", str(port)], cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
