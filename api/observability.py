@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import logging
 import time
+import traceback
 
 import hmac
 import os
@@ -48,8 +49,10 @@ class JsonFormatter(logging.Formatter):
             if key not in _STANDARD and not key.startswith("_"):
                 entry[key] = value
         if record.exc_info and record.exc_info[0] is not None:
+            # The exception's type and frames, never its message: messages of database and
+            # validation errors can quote the values that caused them.
             entry["exception"] = record.exc_info[0].__name__
-            entry["stack"] = self.formatStack(record.stack_info) if record.stack_info else self.formatException(record.exc_info)
+            entry["stack"] = "".join(traceback.format_tb(record.exc_info[2]))
         return json.dumps(entry, default=str)
 
 

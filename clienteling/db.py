@@ -110,8 +110,31 @@ async def pending_migrations() -> list[str]:
     return sorted(set(known) - applied)
 
 
+_MIGRATION_LOCK = 0x4D6967726174  # "Migrat"
+
+
 async def migrate() -> list[str]:
-    """Apply pending migrations to the bound database; return the ids applied."""
+    """Apply pending migrations to the bound database; return the ids applied. On
+    PostgreSQL a session advisory lock makes processes that start together (several
+    machines running ``serve``) take turns: the first migrates, the others find nothing
+    left to do."""
+    engine = current_engine()
+    if not isinstance(engine, PostgresEngine):
+        return await _migrate_unlocked()
+    import asyncpg
+
+    conn = await asyncpg.connect(engine.config["dsn"])
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
+        try:
+            return await _migrate_unlocked()
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
+    finally:
+        await conn.close()
+
+
+async def _migrate_unlocked() -> list[str]:
     from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
 
     todo = await pending_migrations()

@@ -53,9 +53,12 @@ class GraphQLContext(BaseContext, kw_only=True):
 
     async def principal(self, info: Any = None, *, refresh: bool = False) -> Principal:
         """The authenticated caller (NOT_AUTHENTICATED / TOKEN_INVALID otherwise), labelled
-        with the GraphQL operation and field for the audit trail. ``refresh`` re-checks the
-        session (long-lived subscriptions do, per event)."""
-        if self._principal is None or refresh:
+        with the GraphQL operation and field for the audit trail. ``refresh`` re-checks that
+        the session is still alive (long-lived subscriptions do, per event); the access token's
+        own expiry only matters when the connection is opened."""
+        if self._principal is not None and refresh:
+            await self.services.auth.ensure_session_alive(self._principal)
+        if self._principal is None:
             header = self._authorization()
             if not header or not header.lower().startswith("bearer "):
                 raise NotAuthenticated("Send Authorization: Bearer <access token>")

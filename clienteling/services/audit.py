@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Iterable
+from typing import get_type_hints
 from uuid import UUID
 
 import msgspec
@@ -30,10 +31,17 @@ from domain.staff import Principal
 __all__ = ["AuditTrail", "AuditEntryView", "visible_fields"]
 
 
-class AuditEntryView(AuditRecord, rename="camel", frozen=True, kw_only=True):
-    """An entry as compliance officers read it: the chained record plus its own hash."""
-
-    hash: str
+# An entry as compliance officers read it: the chained record's fields (camelCase on the
+# wire, like the rest of the API) plus the entry's own hash. Derived from AuditRecord, whose
+# own field names must not change: they are part of the hashed canonical encoding.
+AuditEntryView = msgspec.defstruct(
+    "AuditEntryView",
+    [*((name, hint) for name, hint in get_type_hints(AuditRecord).items()), ("hash", str)],
+    rename="camel",
+    frozen=True,
+    kw_only=True,
+    module=__name__,
+)
 
 
 def visible_fields(access: dict[str, str]) -> list[str]:

@@ -126,6 +126,14 @@ class AuthService:
             raise TokenInvalid("The session has been revoked")
         return principal
 
+    async def ensure_session_alive(self, principal: Principal) -> None:
+        """For long-lived connections (subscriptions): the token was checked when the
+        connection opened; afterwards what matters is that the session was not revoked
+        (logout, refresh-token reuse, device revoked) and the account is still active."""
+        status = await auth_repo.session_status(principal.session_id)
+        if status is None or status["revoked_at"] is not None or not status["staff_active"]:
+            raise TokenInvalid("The session has been revoked")
+
     async def _new_refresh(self, session_id: UUID) -> str:
         token = new_refresh_token()
         expires = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=self.settings.refresh_token_ttl)

@@ -86,3 +86,20 @@ async def test_store_alerts_of_another_store_are_forbidden(service) -> None:
     errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
     assert errors[0]["extensions"]["code"] == "FORBIDDEN"
     await ws.close()
+
+
+async def test_logout_ends_an_open_subscription_at_the_next_event(service) -> None:
+    seller = service.login("associate.madrid@example.com")
+    customer = _a_madrid_customer_outside_the_book(service, seller)
+    ws = await GraphQLWS.open(service.base_url, seller["Authorization"][7:])
+    assert (await ws.receive())["type"] == "connection_ack"
+    await ws.subscribe(CUSTOMER_UPDATED, {"id": customer["id"]})
+    await asyncio.sleep(0.3)
+    async with httpx.AsyncClient(base_url=service.base_url) as c:
+        assert (await c.post("/api/v1/auth/logout", headers=seller)).status_code == 204
+        await c.patch(f"/api/v1/customers/{customer['id']}", json={"tags": ["after-logout"]}, headers=service.login("manager.madrid@example.com"))
+    message = await ws.receive()
+    assert message["type"] in ("error", "next")
+    errors = message["payload"] if message["type"] == "error" else message["payload"].get("errors")
+    assert errors and errors[0]["extensions"]["code"] == "TOKEN_INVALID"
+    await ws.close()

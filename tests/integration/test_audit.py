@@ -96,6 +96,7 @@ async def test_compliance_queries_the_audit_with_filters_paging_and_csv(client) 
     assert (await client.get("/api/v1/audit", headers=headers)).status_code == 403
     first = (await client.get("/api/v1/audit", params={"customer": str(customer), "limit": 2}, headers=ch)).json()
     assert [e["action"] for e in first["items"]] == ["read", "read"] and first["nextCursor"]
+    assert {"actorId", "occurredAt", "customerIds", "prevHash", "hash"} <= set(first["items"][0])
     rest = (await client.get("/api/v1/audit", params={"customer": str(customer), "limit": 2, "cursor": first["nextCursor"]}, headers=ch)).json()
     assert len(rest["items"]) == 1 and rest["nextCursor"] is None
     assert first["items"][0]["seq"] > first["items"][1]["seq"] > rest["items"][0]["seq"]
@@ -202,3 +203,28 @@ async def test_cli_audit_verify_exits_nonzero_on_a_broken_chain(clean_db) -> Non
     await _tamper(clean_db, "UPDATE audit_entry SET action = 'list' WHERE seq = 1")
     code, out = await run_cli()
     assert code == 1 and "BROKEN at entry 1 (hash_mismatch)" in out
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+async def test_concurrent_migrate_calls_on_a_fresh_database_take_turns(clean_db) -> None:  # noqa: ANN001
+    import asyncpg
+
+    from clienteling import db
+    from tests.integration.conftest import PG_ADMIN_URL
+
+    admin = await asyncpg.connect(PG_ADMIN_URL)
+    name = f"clienteling_migrate_{uuid.uuid4().hex[:10]}"
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    engine = db.engine_from_url(f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}")
+    try:
+        db.bind(engine)
+        await db.start_pool(1, 5)
+        results = await asyncio.gather(db.migrate(), db.migrate(), db.migrate())
+        applied = [r for r in results if r]
+        assert len(applied) == 1 and results.count([]) == 2
+        assert await db.pending_migrations() == []
+        await db.close_pool()
+    finally:
+        db.bind(clean_db.engine)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
