@@ -26,7 +26,7 @@ def _redact(url: str) -> str:
     return url
 
 
-def _settings(demo: bool = False) -> Settings:
+def _settings(demo: bool = False, *, serving: bool = False) -> Settings:
     if demo and not os.environ.get("CLIENTELING_SECRET_KEY"):
         # Demo only: an ephemeral key, exported so every worker process shares it.
         os.environ["CLIENTELING_SECRET_KEY"] = secrets.token_urlsafe(48)
@@ -35,7 +35,8 @@ def _settings(demo: bool = False) -> Settings:
     if demo:
         os.environ["CLIENTELING_DEMO"] = "1"
     try:
-        return load_settings()
+        # Only the server signs tokens; the other commands run without the secret.
+        return load_settings(require_secret=serving)
     except SettingsError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -104,7 +105,7 @@ def _print_banner(host: str, port: int, demo: bool) -> None:
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
-    settings = _settings(demo=args.demo)
+    settings = _settings(demo=args.demo, serving=True)
     if args.demo:
         asyncio.run(_seed_demo(settings))
     else:

@@ -75,7 +75,7 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{PREFIX}{name} must be true or false, got {raw!r}")
 
 
-def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+def load_settings(env: Mapping[str, str] | None = None, *, require_secret: bool = True) -> Settings:
     """Read and validate every setting; the first problem found is raised, naming the variable."""
     if env is None:
         _load_dotenv()
@@ -92,12 +92,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(f"{PREFIX}DATABASE_URL: a PostgreSQL URL needs a host")
 
     secret = env.get(PREFIX + "SECRET_KEY")
-    if not secret:
+    if not secret and not require_secret:
+        secret = ""  # commands that sign no tokens (migrate, audit verify, ...) do not need it
+    elif not secret:
         raise SettingsError(
             f"{PREFIX}SECRET_KEY is not set: give it at least 32 random characters "
             "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
         )
-    if len(secret) < 32:
+    if secret and len(secret) < 32:
         raise SettingsError(f"{PREFIX}SECRET_KEY is too short: it needs at least 32 characters")
 
     redis = env.get(PREFIX + "REDIS_URL") or None

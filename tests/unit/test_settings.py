@@ -89,3 +89,17 @@ def test_retention_days_defaults_to_three_years_and_is_bounded() -> None:
     assert load_settings(env(RETENTION_DAYS="730")).retention_days == 730
     for bad in ("10", "40000", "three"):
         assert "CLIENTELING_RETENTION_DAYS" in _error(env(RETENTION_DAYS=bad))
+
+
+def test_commands_that_sign_no_tokens_run_without_the_secret_key() -> None:
+    from api.settings import load_settings
+
+    assert load_settings({}, require_secret=False).secret_key == ""
+    import pytest
+
+    from api.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="CLIENTELING_SECRET_KEY"):
+        load_settings({})
+    with pytest.raises(SettingsError, match="too short"):
+        load_settings({"CLIENTELING_SECRET_KEY": "short"}, require_secret=False)
