@@ -46,6 +46,7 @@ from clienteling.services.integrations import IntegrationService
 from clienteling.services.notes import NoteService
 from clienteling.services.staff import StaffService
 from clienteling.services.appointments import AppointmentService
+from clienteling.services.appointment_reminders import remind_starting_soon
 from clienteling.services.task_scheduler import DueTaskScheduler
 from clienteling.services.tasks import TaskService, generate_due_tasks
 from clienteling.services.wishlist import WishlistService
@@ -105,6 +106,8 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
     services = build_services(settings, passwords=passwords, policy=policy)
     # Automatic tasks (birthdays, lapsed clients) every 10 minutes while the app runs.
     due_tasks = DueTaskScheduler(lambda now: generate_due_tasks(now, audit=services.audit, events=services.events))
+    # "Appointment starting soon" alerts: checked every minute, each sent once (see module).
+    reminders = DueTaskScheduler(lambda now: remind_starting_soon(now, events=services.events), interval=60.0, first_delay=2.0)
     gql_services = Services(
         consents=services.consents,
         data_subject=services.data_subject,
@@ -127,9 +130,11 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
             db.bind(db.engine_from_url(settings.database_url))
             await db.start_pool(settings.db_pool_min, settings.db_pool_max)
         due_tasks.start()
+        reminders.start()
 
     async def on_shutdown() -> None:
         await due_tasks.stop()
+        await reminders.stop()
         await services.events.close()
         if manage_database:
             await db.close_pool()

@@ -293,6 +293,8 @@ class Appointment(Table, tablename="appointment"):
     created_by = ForeignKey(Staff, null=True)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+    # When the "starting soon" alert went out; cleared by a reschedule.
+    reminded_at = Timestamptz(null=True, default=None)
 
 
 class CheckIn(Table, tablename="check_in"):

@@ -102,3 +102,17 @@ async def upcoming_for_customers(customer_ids: list[UUID], now: dt.datetime) -> 
     for r in rows:
         out[r["customer"]].append(r)
     return out
+
+
+async def claim_starting_soon(now: dt.datetime, until: dt.datetime) -> list[dict[str, Any]]:
+    """Mark booked appointments starting in ``(now, until]`` as reminded and return them. The
+    conditional UPDATE is the claim: two processes running it at once never both get a row."""
+    return (
+        await Appointment.update({Appointment.reminded_at: now})
+        .where(
+            (Appointment.status == "booked") & Appointment.reminded_at.is_null()
+            & (Appointment.starts_at > now) & (Appointment.starts_at <= until)
+        )
+        .returning(Appointment.id, Appointment.customer, Appointment.associate, Appointment.store)
+        .run()
+    )

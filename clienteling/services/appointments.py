@@ -121,7 +121,7 @@ class AppointmentService:
             starts = data.starts_at.astimezone(UTC)
             ends = data.ends_at.astimezone(UTC) if data.ends_at is not UNSET else starts + (row["ends_at"] - row["starts_at"])
             check_appointment_window(starts, ends, now)
-            values.update(starts_at=starts, ends_at=ends)
+            values.update(starts_at=starts, ends_at=ends, reminded_at=None)
             fields += ["starts_at", "ends_at"]
         elif action == "cancel":
             if row["status"] != "booked":
