@@ -13,6 +13,7 @@ from piccolo.columns import (
     JSON,
     UUID,
     BigInt,
+    BigSerial,
     Boolean,
     Date,
     ForeignKey,
@@ -50,6 +51,8 @@ __all__ = [
     "ErasureRequest",
     "AuditEntry",
     "AuditSubject",
+    "SyncCounter",
+    "SyncRemoval",
     "ALL_TABLES",
 ]
 
@@ -91,6 +94,8 @@ class Device(Table, tablename="device"):
     label = Varchar(length=120, default="")
     created_at = Timestamptz(default=TimestamptzNow())
     revoked_at = Timestamptz(null=True, default=None)
+    registered_by = ForeignKey(Staff, null=True, default=None)
+    last_sync_at = Timestamptz(null=True, default=None)
 
 
 class AuthSession(Table, tablename="auth_session"):
@@ -160,6 +165,9 @@ class Customer(Table, tablename="customer"):
     # Month * 100 + day of the birthdate, for "birthday in the next N days".
     birth_mmdd = Integer(null=True, default=None, index=True)
 
+    # Offline sync: the change-sequence position of the last commit that wrote this row,
+    # stamped by database triggers at commit (migration "offline sync change sequence").
+    sync_seq = BigInt(default=0)
 
 class ConsentNotice(Table, tablename="consent_notice"):
     """The exact text shown when consent is asked: versioned per purpose and language, never
@@ -196,6 +204,9 @@ class ConsentRecord(Table, tablename="consent_record"):
     recorded_at = Timestamptz(default=TimestamptzNow())
     notice = ForeignKey(ConsentNotice, null=True)
 
+    # Offline sync: the change-sequence position of the last commit that wrote this row,
+    # stamped by database triggers at commit (migration "offline sync change sequence").
+    sync_seq = BigInt(default=0)
 
 class Purchase(Table, tablename="purchase"):
     id = UUID(primary_key=True)
@@ -229,6 +240,9 @@ class Note(Table, tablename="note"):
     updated_at = Timestamptz(default=TimestamptzNow())
     deleted_at = Timestamptz(null=True, default=None)
 
+    # Offline sync: the change-sequence position of the last commit that wrote this row,
+    # stamped by database triggers at commit (migration "offline sync change sequence").
+    sync_seq = BigInt(default=0)
 
 class BreakGlassGrant(Table, tablename="break_glass_grant"):
     """A staff member opened a customer outside their scope, giving a reason. Read-only and
@@ -257,6 +271,9 @@ class WishlistItem(Table, tablename="wishlist_item"):
     updated_at = Timestamptz(default=TimestamptzNow())
     deleted_at = Timestamptz(null=True, default=None)
 
+    # Offline sync: the change-sequence position of the last commit that wrote this row,
+    # stamped by database triggers at commit (migration "offline sync change sequence").
+    sync_seq = BigInt(default=0)
 
 class Task(Table, tablename="task"):
     """A follow-up for a seller. ``source_ref`` makes automatic tasks idempotent
@@ -279,6 +296,9 @@ class Task(Table, tablename="task"):
     updated_at = Timestamptz(default=TimestamptzNow())
     deleted_at = Timestamptz(null=True, default=None)
 
+    # Offline sync: the change-sequence position of the last commit that wrote this row,
+    # stamped by database triggers at commit (migration "offline sync change sequence").
+    sync_seq = BigInt(default=0)
 
 class Appointment(Table, tablename="appointment"):
     id = UUID(primary_key=True)
@@ -296,6 +316,9 @@ class Appointment(Table, tablename="appointment"):
     # When the "starting soon" alert went out; cleared by a reschedule.
     reminded_at = Timestamptz(null=True, default=None)
 
+    # Offline sync: the change-sequence position of the last commit that wrote this row,
+    # stamped by database triggers at commit (migration "offline sync change sequence").
+    sync_seq = BigInt(default=0)
 
 class CheckIn(Table, tablename="check_in"):
     id = UUID(primary_key=True)
@@ -386,6 +409,29 @@ class AuditSubject(Table, tablename="audit_subject"):
     customer = UUID(index=True)
 
 
+class SyncCounter(Table, tablename="sync_counter"):
+    """The one change-sequence counter; its row lock, taken at commit, orders commits."""
+
+    name = Varchar(length=32, primary_key=True)
+    value = BigInt(default=0)
+
+
+class SyncRemoval(Table, tablename="sync_removal"):
+    """A synced document left tablets: hard-deleted (``store_id`` and ``staff_id`` null: for
+    everyone), or a customer that left a store (``store_id``) or an associate's client book
+    (``staff_id``), which takes the customer's notes, tasks and the rest with it. Written by
+    triggers and stamped with ``sync_seq`` like a document."""
+
+    id = BigSerial(primary_key=True)
+    sync_seq = BigInt(default=0, index=True)
+    collection = Varchar(length=24)
+    doc_id = Varchar(length=36)
+    customer_id = UUID(null=True, default=None)
+    store_id = UUID(null=True, default=None)
+    staff_id = UUID(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
 ALL_TABLES: list[type[Table]] = [
     Store,
     Staff,
@@ -411,4 +457,6 @@ ALL_TABLES: list[type[Table]] = [
     ErasureRequest,
     AuditEntry,
     AuditSubject,
+    SyncCounter,
+    SyncRemoval,
 ]
