@@ -53,6 +53,10 @@ from clienteling.services.wishlist import WishlistService
 from clienteling.services.client_books import ClientBookService
 from clienteling.services.customer360 import Customer360Service
 from clienteling.services.kpis import KpiService
+from clienteling.services.sync import SyncService
+from clienteling.services.devices import DeviceService
+from api.routes.devices import DeviceController
+from clienteling.services.sync_stream import SyncHeadWatcher
 from clienteling.tokens import TokenSigner
 from graphql_schema.context import GraphQLContext, Services
 from graphql_schema.persisted import PersistedQueries, load_allowlist
@@ -75,19 +79,29 @@ def build_services(settings: Settings, *, passwords: Passwords | None = None, po
         login_max_failures_ip=settings.login_max_failures_ip,
         login_window_seconds=settings.login_window_seconds,
     )
+    notes = NoteService(policies, audit, events)
+    wishlist = WishlistService(policies, audit, events)
+    tasks = TaskService(policies, audit, events)
+    appointments = AppointmentService(policies, audit, events)
+    customers = CustomerService(policies, audit, break_glass, events)
+    consents = ConsentLedger(policies, audit)
+    sync = SyncService(policies, audit, customers=customers, notes=notes, tasks=tasks, appointments=appointments, wishlist=wishlist, consents=consents)
     return AppServices(
+        sync=sync,
+        sync_watcher=SyncHeadWatcher(),
+        devices=DeviceService(policies),
         auth=AuthService(auth_config, TokenSigner(settings.secret_key, settings.access_token_ttl), passwords or Passwords()),
-        customers=CustomerService(policies, audit, break_glass, events),
+        customers=customers,
         events=events,
         audit=audit,
-        consents=ConsentLedger(policies, audit),
+        consents=consents,
         data_subject=DataSubjectService(policies, audit),
         integrations=IntegrationService(audit, events, webhook_secret=settings.webhook_secret),
         break_glass=break_glass,
-        notes=NoteService(policies, audit, events),
-        wishlist=WishlistService(policies, audit, events),
-        tasks=TaskService(policies, audit, events),
-        appointments=AppointmentService(policies, audit, events),
+        notes=notes,
+        wishlist=wishlist,
+        tasks=tasks,
+        appointments=appointments,
         customer360=Customer360Service(policies, audit),
         client_books=ClientBookService(policies, audit, events),
         kpis=KpiService(policies),
@@ -115,6 +129,7 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
         break_glass=services.break_glass, policies=services.policies, events=services.events,
         wishlist=services.wishlist, tasks=services.tasks, appointments=services.appointments,
         customer360=services.customer360, client_books=services.client_books, kpis=services.kpis,
+        sync=services.sync, sync_watcher=services.sync_watcher,
     )
 
     async def graphql_context() -> GraphQLContext:
@@ -135,6 +150,7 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
     async def on_shutdown() -> None:
         await due_tasks.stop()
         await reminders.stop()
+        await services.sync_watcher.stop()
         await services.events.close()
         if manage_database:
             await db.close_pool()
@@ -148,6 +164,7 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
             IntegrationController,
             WishlistController, TaskController, AppointmentController,
             PurchaseController, ClientBookController,
+            DeviceController,
         ],
         exception_handlers=exception_handlers,
         logging_config=None,  # ours: JSON lines with the request id (api.observability)

@@ -31,6 +31,9 @@ class AppServices(msgspec.Struct, kw_only=True):
     customer360: Any = None
     client_books: Any = None
     kpis: Any = None
+    sync: Any = None
+    sync_watcher: Any = None
+    devices: Any = None
     events: Any
 
 

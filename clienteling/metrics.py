@@ -18,3 +18,18 @@ GRAPHQL_OPERATIONS = Counter(
 EVENTS_PUBLISHED = Counter("clienteling_events_published_total", "Real-time events published", ["kind"])
 DB_POOL_CONNECTIONS = Gauge("clienteling_db_pool_connections", "PostgreSQL pool connections", ["state"], multiprocess_mode="livesum")
 LOGIN_ATTEMPTS = Counter("clienteling_login_attempts_total", "Staff sign-ins by outcome", ["outcome"])
+
+
+# -- offline sync ----------------------------------------------------------------------------
+
+SYNC_PULLED = Counter("clienteling_sync_pull_documents_total", "Documents delivered by sync pulls and streams.", ["collection"])
+SYNC_PUSHED = Counter("clienteling_sync_push_rows_total", "Rows pushed by tablets, by outcome (apply, create, delete, noop, conflict, refused).", ["collection", "outcome"])
+
+
+def sync_pulled(collection: str, count: int) -> None:
+    if count:
+        SYNC_PULLED.labels(collection).inc(count)
+
+
+def sync_pushed(collection: str, outcome: str) -> None:
+    SYNC_PUSHED.labels(collection, outcome).inc()

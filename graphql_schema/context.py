@@ -34,6 +34,8 @@ class Services(msgspec.Struct, kw_only=True):
     customer360: Any = None
     client_books: Any = None
     kpis: Any = None
+    sync: Any = None
+    sync_watcher: Any = None
 
 
 class GraphQLContext(BaseContext, kw_only=True):

@@ -17,6 +17,7 @@ from graphql_schema.data_subject.resolvers import DataSubjectMutations, DataSubj
 from graphql_schema.errors import ErrorCodes, tag_pre_execution_errors
 from graphql_schema.permissions.resolvers import PermissionMutations, PermissionQueries
 from graphql_schema.staff.queries import StaffQueries
+from graphql_schema.sync.endpoints import SyncMutations, SyncQueries, SyncSubscriptions
 from graphql_schema.workflows.mutations import WorkflowMutations
 from graphql_schema.workflows.queries import WorkflowQueries
 
@@ -24,9 +25,9 @@ __all__ = ["build_schema", "MAX_DEPTH"]
 
 MAX_DEPTH = 10
 
-Query = merge_types("Query", (StaffQueries, CustomerQueries, PermissionQueries, DataSubjectQueries, ConsentQueries, WorkflowQueries, ClientBookQueries))
-Mutation = merge_types("Mutation", (CustomerMutations, PermissionMutations, DataSubjectMutations, ConsentMutations, WorkflowMutations, ClientBookMutations))
-Subscription = merge_types("Subscription", (AlertSubscriptions,))
+Query = merge_types("Query", (StaffQueries, CustomerQueries, PermissionQueries, DataSubjectQueries, ConsentQueries, WorkflowQueries, ClientBookQueries, SyncQueries))
+Mutation = merge_types("Mutation", (CustomerMutations, PermissionMutations, DataSubjectMutations, ConsentMutations, WorkflowMutations, ClientBookMutations, SyncMutations))
+Subscription = merge_types("Subscription", (AlertSubscriptions, SyncSubscriptions))
 
 
 class CodedSchema(strawberry.Schema):

@@ -86,6 +86,8 @@ CAPABILITIES: tuple[str, ...] = (
     "reassign_client_book",
     # Read the KPIs of every seller of a store (own stores unless the scope is all).
     "view_store_kpis",
+    # Register, list and revoke the tablets of a store (own stores unless HQ).
+    "manage_devices",
 )
 
 

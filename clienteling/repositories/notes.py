@@ -7,11 +7,15 @@ from uuid import UUID
 
 from clienteling.tables import Note
 
-__all__ = ["insert", "for_customers", "get"]
+__all__ = ["insert", "for_customers", "get", "update"]
 
 
 async def insert(values: dict[str, Any]) -> None:
     await Note.insert(Note(**values)).run()
+
+
+async def update(note_id: UUID, values: dict[str, Any]) -> None:
+    await Note.update({getattr(Note, k): v for k, v in values.items()}).where(Note.id == note_id).run()
 
 
 async def get(note_id: UUID) -> dict[str, Any] | None:

@@ -73,7 +73,7 @@ class AppointmentService:
 
     # -- writes ------------------------------------------------------------------------
 
-    async def book(self, principal: Principal, customer_id: UUID, data: AppointmentCreate) -> Appointment:
+    async def book(self, principal: Principal, customer_id: UUID, data: AppointmentCreate, *, record_id: UUID | None = None) -> Appointment:
         """Book a customer with an associate (the caller unless a manager names another);
         409 ``APPOINTMENT_OVERLAP`` when the associate is already booked at that time."""
         policy = self.policies.current
@@ -90,7 +90,7 @@ class AppointmentService:
         if not await seller_repo.is_active_seller_in_store(associate, store_id):
             raise ValidationFailed("The associate must be an active associate or manager of the appointment's store", extra={"field": "associateId"})
         row = {
-            "id": uuid4(), "customer": customer_id, "associate": associate, "store": store_id, "channel": data.channel,
+            "id": record_id or uuid4(), "customer": customer_id, "associate": associate, "store": store_id, "channel": data.channel,
             "starts_at": starts, "ends_at": ends, "status": "booked", "notes": data.notes,
             "created_by": principal.staff_id, "created_at": now, "updated_at": now,
         }

@@ -14,7 +14,7 @@ from clienteling.passwords import Passwords
 from clienteling.repositories import auth as auth_repo
 from clienteling.repositories import staff as staff_repo
 from clienteling.tokens import TokenSigner, hash_refresh_token, new_refresh_token
-from domain.errors import InvalidCredentials, TokenInvalid, TooManyRequests
+from domain.errors import Forbidden, InvalidCredentials, TokenInvalid, TooManyRequests
 from domain.staff import Principal, Role, StaffView
 
 __all__ = ["AuthService", "AuthConfig", "TokenPair"]
@@ -63,6 +63,9 @@ class AuthService:
             raise InvalidCredentials()
 
         assert staff is not None
+        if device_id and await auth_repo.device_revoked(device_id):
+            LOGIN_ATTEMPTS.labels("device_revoked").inc()
+            raise Forbidden("This device has been revoked")
         async with db.transaction():
             await auth_repo.clear_failures(email_key)
             if result.new_hash:

@@ -146,7 +146,7 @@ class ConsentLedger:
 
     # -- the ledger --------------------------------------------------------------------------
 
-    async def record(self, principal: Principal, customer_id: UUID, data: ConsentCapture) -> ConsentRecorded:
+    async def record(self, principal: Principal, customer_id: UUID, data: ConsentCapture, *, record_id: UUID | None = None) -> ConsentRecorded:
         """Append one consent answer to the customer's ledger and return it with the
         customer's derived states. A grant needs the notice that was shown; for a customer
         whose processing is restricted (Art. 18) only withdrawals and denials are accepted."""
@@ -174,7 +174,7 @@ class ConsentLedger:
                         f"The notice is for {notice['purpose']}, not {data.purpose}", extra={"field": "noticeId"}
                     )
             values = {
-                "id": uuid4(),
+                "id": record_id or uuid4(),
                 "customer": customer_id,
                 "purpose": data.purpose,
                 "status": data.status,

@@ -249,7 +249,7 @@ class CustomerService:
                 pass
         return out
 
-    async def create(self, principal: Principal, data: CustomerCreate) -> Customer:
+    async def create(self, principal: Principal, data: CustomerCreate, *, record_id: UUID | None = None) -> Customer:
         """Create a customer. Unless ``data.confirm_duplicate``, refuse with
         :class:`DuplicateCandidates` when reachable customers look like the same person."""
         # Fields that carry a value need write permission; empty defaults do not.
@@ -263,7 +263,7 @@ class CustomerService:
         )
         validate_contact({"email": data.email, "phone": data.phone, "birthdate": data.birthdate})
         await self._check_references(data.home_store_id, data.primary_associate_id, data.secondary_associate_id)
-        cid = uuid4()
+        cid = record_id or uuid4()
         values = {
             "id": cid,
             "first_name": data.first_name.strip(),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import msgspec
 from uuid import UUID, uuid4
 
 from clienteling import db
@@ -23,6 +25,12 @@ if TYPE_CHECKING:
     from clienteling.events import EventBus
 
 __all__ = ["NoteService"]
+
+
+class _NoteEdit(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    body: Annotated[str, msgspec.Meta(min_length=1, max_length=5000)] = ""
+    pinned: bool = False
+    visibility: Literal["shared", "private"] = "shared"
 
 
 def _to_note(row: dict[str, Any], projected: dict[str, Any]) -> Note:
@@ -54,12 +62,12 @@ class NoteService:
             raise ProcessingRestricted()
         return row["home_store"]
 
-    async def add(self, principal: Principal, customer_id: UUID, data: NoteCreate) -> Note:
+    async def add(self, principal: Principal, customer_id: UUID, data: NoteCreate, *, record_id: UUID | None = None) -> Note:
         store_id = await self._customer_store(principal, customer_id, for_write=True)
         fields = ["body"] + (["pinned"] if data.pinned else []) + (["visibility"] if data.visibility != "shared" else [])
         check_create(self.policies.current, principal, "note", store_id, fields)
         now = dt.datetime.now(dt.timezone.utc)
-        note_id = uuid4()
+        note_id = record_id or uuid4()
         values = {
             "id": note_id, "customer": customer_id, "author": principal.staff_id, "body": data.body,
             "pinned": data.pinned, "visibility": data.visibility, "created_at": now, "updated_at": now,
@@ -124,6 +132,41 @@ class NoteService:
         more = len(notes) > limit
         notes = notes[:limit]
         return Page(items=notes, next_cursor=encode_cursor([str(notes[-1].id)]) if more else None)
+
+    async def edit(self, principal: Principal, note_id: UUID, changes: dict[str, Any]) -> Note:
+        """Change a note's ``body``, ``pinned`` or ``visibility`` (snake-case keys). Only its
+        author may: a note is a seller's own words."""
+        row = await repo.get(note_id)
+        if row is None:
+            raise NotFound("No such note")
+        store_id = await self._customer_store(principal, row["customer"], for_write=True)
+        ctx = RecordContext(store_id=store_id, author_id=row["author"], private=row["visibility"] == "private")
+        decision = decide(self.policies.current, principal, "note", ctx)
+        if row["author"] != principal.staff_id:
+            raise Forbidden("Only the author may change a note")
+        data = msgspec.convert({k: v for k, v in changes.items()}, _NoteEdit)
+        values = {k: getattr(data, k) for k in changes}
+        if not values:
+            return self._view(principal, store_id, row)
+        decision.check_write(values)
+        values["updated_at"] = dt.datetime.now(dt.timezone.utc)
+        async with db.transaction():
+            await repo.update(note_id, values)
+            await self.audit.record(principal, action="note_write", customer_ids=[row["customer"]], fields=[f"note.{f}" for f in changes], purpose="clienteling")
+        return self._view(principal, store_id, {**row, **values})
+
+    async def delete(self, principal: Principal, note_id: UUID) -> None:
+        """Soft-delete a note (its author only); tablets receive a tombstone."""
+        row = await repo.get(note_id)
+        if row is None:
+            return  # already gone: deleting is idempotent
+        await self._customer_store(principal, row["customer"], for_write=True)
+        if row["author"] != principal.staff_id:
+            raise Forbidden("Only the author may delete a note")
+        now = dt.datetime.now(dt.timezone.utc)
+        async with db.transaction():
+            await repo.update(note_id, {"deleted_at": now, "updated_at": now})
+            await self.audit.record(principal, action="note_delete", customer_ids=[row["customer"]], fields=["note.body"], purpose="clienteling")
 
     def _view(self, principal: Principal, store_id: UUID, row: dict[str, Any]) -> Note:
         ctx = RecordContext(store_id=store_id, author_id=row["author"], private=row["visibility"] == "private")

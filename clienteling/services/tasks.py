@@ -71,7 +71,7 @@ class TaskService:
 
     # -- writes ------------------------------------------------------------------------
 
-    async def create(self, principal: Principal, customer_id: UUID, data: TaskCreate) -> Task:
+    async def create(self, principal: Principal, customer_id: UUID, data: TaskCreate, *, record_id: UUID | None = None) -> Task:
         """A manual follow-up about a customer, in the customer's store, for the caller or
         (managers only) for another seller of that store."""
         policy = self.policies.current
@@ -86,7 +86,7 @@ class TaskService:
             raise ValidationFailed("title must not be blank", extra={"field": "title"})
         now = _now()
         row = {
-            "id": uuid4(), "customer": customer_id, "store": customer.store_id, "assignee": assignee,
+            "id": record_id or uuid4(), "customer": customer_id, "store": customer.store_id, "assignee": assignee,
             "created_by": principal.staff_id, "kind": "follow_up", "title": title, "details": data.details,
             "due_at": data.due_at.astimezone(dt.timezone.utc), "snoozed_until": None, "completed_at": None, "completed_by": None,
             "source_ref": None, "created_at": now, "updated_at": now, "deleted_at": None,

@@ -59,14 +59,14 @@ class WishlistService:
         self.audit = audit
         self.events = events
 
-    async def add(self, principal: Principal, customer_id: UUID, data: WishlistItemCreate) -> WishlistItem:
+    async def add(self, principal: Principal, customer_id: UUID, data: WishlistItemCreate, *, record_id: UUID | None = None) -> WishlistItem:
         policy = self.policies.current
         customer = await reach_customer(policy, principal, customer_id, for_write=True, with_consents=True)
         fields = ["sku", "product_name"] + [f for f in ("size", "colour", "notes") if getattr(data, f) is not None]
         check_create(policy, principal, "wishlist", customer.store_id, fields, customer.consents)
         now = dt.datetime.now(dt.timezone.utc)
         values = {
-            "id": uuid4(), "customer": customer_id, "sku": data.sku.strip(), "product_name": data.product_name.strip(),
+            "id": record_id or uuid4(), "customer": customer_id, "sku": data.sku.strip(), "product_name": data.product_name.strip(),
             "size": data.size, "colour": data.colour, "notes": data.notes, "added_by": principal.staff_id,
             "fulfilled_at": None, "created_at": now, "updated_at": now, "deleted_at": None,
         }

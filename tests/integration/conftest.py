@@ -15,7 +15,7 @@ import httpx
 from api.app import create_app
 from api.settings import load_settings
 from clienteling import db
-from clienteling.tables import ALL_TABLES
+from clienteling.tables import ALL_TABLES, SyncCounter, SyncRemoval
 from tests.factories import FAST_PASSWORDS, PASSWORD
 
 PG_ADMIN_URL = os.environ.get("CLIENTELING_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -80,6 +80,9 @@ async def clean_db(database: Database) -> Database:
     else:
         for table in reversed(ALL_TABLES):
             await table.delete(force=True).run()
+        # Deleting synced rows records removals (sync triggers): empty those last.
+        await SyncRemoval.delete(force=True).run()
+        await SyncCounter.delete(force=True).run()
     return database
 
 

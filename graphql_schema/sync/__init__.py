@@ -1,0 +1,1 @@
+"""Offline sync endpoints for RxDB's ``replicateGraphQL`` (SPEC §6)."""
