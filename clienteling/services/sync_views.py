@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -19,6 +20,7 @@ from permissions import Decision, Policy, RecordContext, decide
 __all__ = ["document_view", "customer_context", "wire_writable"]
 
 
+@lru_cache(maxsize=512)
 def _snake(wire: str) -> str:
     return "".join("_" + c.lower() if c.isupper() else c for c in wire)
 
