@@ -326,3 +326,65 @@ async def test_a_transaction_that_commits_late_is_not_skipped_by_a_pull(client, 
         await c2.close()
     page = await pull(client, tablet, "Customer", checkpoint)
     assert [d["lastName"] for d in page["documents"]] == ["Late"]
+
+
+WORKFLOW_FIELDS = {
+    "Task": "id updatedAt deleted customerId storeId kind title details dueAt snoozedUntil completedAt completedById assigneeId createdById createdAt",
+    "Appointment": "id updatedAt deleted customerId storeId associateId channel startsAt endsAt status notes createdById createdAt",
+    "WishlistItem": "id updatedAt deleted customerId sku productName size colour notes fulfilledAt addedById createdAt",
+}
+
+
+async def _wf_pull(client, headers, collection: str) -> list[dict]:  # noqa: ANN001
+    query = (f"query P($checkpoint: {collection}InputCheckpoint, $limit: Int!) {{ pull{collection}(checkpoint: $checkpoint, limit: $limit) "
+             f"{{ documents {{ {WORKFLOW_FIELDS[collection]} }} checkpoint {{ id updatedAt }} }} }}")
+    body = await gql(client, headers, query, {"limit": 500})
+    assert "errors" not in body, body
+    return body["data"][f"pull{collection}"]["documents"]
+
+
+async def _wf_push(client, headers, collection: str, rows: list[dict]) -> list[dict]:  # noqa: ANN001
+    var = f"{_lc(collection)}PushRow"
+    query = f"mutation P(${var}: [{collection}InputPushRow!]) {{ push{collection}({var}: ${var}) {{ {WORKFLOW_FIELDS[collection]} }} }}"
+    body = await gql(client, headers, query, {var: rows})
+    assert "errors" not in body, body
+    return body["data"][f"push{collection}"]
+
+
+async def test_tasks_appointments_and_wishlist_items_created_and_changed_offline(client) -> None:
+    from clienteling.tables import Appointment, Task, WishlistItem
+
+    w = await _world(client)
+    tablet = await _tablet(client, email=w["associate"]["email"], manager_headers=w["manager_headers"], store=w["madrid"])
+    now = dt.datetime.now(UTC).replace(microsecond=0)
+    task = {"id": str(uuid4()), "customerId": str(w["mine"]), "title": "Call about the alterations", "dueAt": (now + dt.timedelta(days=1)).isoformat(), "updatedAt": 0, "deleted": False}
+    appointment = {"id": str(uuid4()), "customerId": str(w["mine"]), "channel": "in_store", "startsAt": (now + dt.timedelta(days=2)).isoformat(), "endsAt": (now + dt.timedelta(days=2, hours=1)).isoformat(), "updatedAt": 0, "deleted": False}
+    item = {"id": str(uuid4()), "customerId": str(w["mine"]), "sku": "SKU-1", "productName": "Linen shirt", "size": "M", "updatedAt": 0, "deleted": False}
+    assert await _wf_push(client, tablet, "Task", [{"newDocumentState": task}]) == []
+    assert await _wf_push(client, tablet, "Appointment", [{"newDocumentState": appointment}]) == []
+    assert await _wf_push(client, tablet, "WishlistItem", [{"newDocumentState": item}]) == []
+
+    pulled_task = {d["id"]: d for d in await _wf_pull(client, tablet, "Task")}[task["id"]]
+    assert pulled_task["assigneeId"] == str(w["associate"]["id"]) and pulled_task["completedAt"] is None
+    done = {**pulled_task, "completedAt": now.isoformat()}
+    assert await _wf_push(client, tablet, "Task", [{"assumedMasterState": pulled_task, "newDocumentState": done}]) == []
+    row = await Task.select(Task.completed_at, Task.completed_by).where(Task.id == UUID(task["id"])).first().run()
+    assert row["completed_at"] is not None and row["completed_by"] == w["associate"]["id"]
+
+    pulled_appt = {d["id"]: d for d in await _wf_pull(client, tablet, "Appointment")}[appointment["id"]]
+    later = {**pulled_appt, "startsAt": (now + dt.timedelta(days=3)).isoformat(), "endsAt": (now + dt.timedelta(days=3, hours=1)).isoformat()}
+    assert await _wf_push(client, tablet, "Appointment", [{"assumedMasterState": pulled_appt, "newDocumentState": later}]) == []
+    row = await Appointment.select(Appointment.starts_at).where(Appointment.id == UUID(appointment["id"])).first().run()
+    assert row["starts_at"] == now + dt.timedelta(days=3)
+    # A reschedule into the past is refused by the appointment rules: the server version returns.
+    past = {**later, "startsAt": (now - dt.timedelta(days=1)).isoformat(), "endsAt": now.isoformat()}
+    pulled_appt = {d["id"]: d for d in await _wf_pull(client, tablet, "Appointment")}[appointment["id"]]
+    refused = await _wf_push(client, tablet, "Appointment", [{"assumedMasterState": pulled_appt, "newDocumentState": {**pulled_appt, "startsAt": past["startsAt"], "endsAt": past["endsAt"]}}])
+    assert len(refused) == 1 and dt.datetime.fromisoformat(refused[0]["startsAt"]) == now + dt.timedelta(days=3)
+
+    pulled_item = {d["id"]: d for d in await _wf_pull(client, tablet, "WishlistItem")}[item["id"]]
+    assert pulled_item["size"] == "M"
+    assert await _wf_push(client, tablet, "WishlistItem", [{"assumedMasterState": pulled_item, "newDocumentState": {**pulled_item, "deleted": True}}]) == []
+    row = await WishlistItem.select(WishlistItem.deleted_at).where(WishlistItem.id == UUID(item["id"])).first().run()
+    assert row["deleted_at"] is not None
+    assert {d["id"]: d for d in await _wf_pull(client, tablet, "WishlistItem")}[item["id"]]["deleted"] is True
