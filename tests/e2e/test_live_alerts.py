@@ -103,3 +103,14 @@ async def test_logout_ends_an_open_subscription_at_the_next_event(service) -> No
     errors = message["payload"] if message["type"] == "error" else message["payload"].get("errors")
     assert errors and errors[0]["extensions"]["code"] == "TOKEN_INVALID"
     await ws.close()
+
+
+async def test_the_websocket_negotiates_permessage_deflate(service) -> None:
+    """Mobile networks: subscription traffic is compressed when the client offers it."""
+    from websockets.asyncio.client import connect
+
+    url = service.base_url.replace("http://", "ws://") + "/graphql"
+    async with connect(url, subprotocols=["graphql-transport-ws"], compression="deflate", open_timeout=10) as conn:
+        assert "permessage-deflate" in conn.response.headers.get("Sec-WebSocket-Extensions", "")
+    async with connect(url, subprotocols=["graphql-transport-ws"], compression=None, open_timeout=10) as conn:
+        assert "permessage-deflate" not in conn.response.headers.get("Sec-WebSocket-Extensions", "")
