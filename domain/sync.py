@@ -37,7 +37,7 @@ __all__ = [
     "MAX_PUSH_ROWS",
 ]
 
-MAX_PULL_LIMIT = 5000
+MAX_PULL_LIMIT = 2000  # x ~22 fields stays under the GraphQL cost limit (graphql_schema/cost.py)
 MAX_PUSH_ROWS = 500
 
 

@@ -48,7 +48,7 @@ async def append(record: AuditRecord, entry_hash: str) -> None:
     if not record.customer_ids:
         return
     if isinstance(AuditSubject._meta.db, PostgresEngine):
-        # One statement whatever the number of customers (a sync page names up to 5,000).
+        # One statement whatever the number of customers (a sync page names up to 2,000).
         await AuditSubject.raw(
             "INSERT INTO audit_subject (id, seq, customer) SELECT gen_random_uuid(), {}, unnest({}::uuid[])",
             record.seq, [UUID(c) for c in record.customer_ids],

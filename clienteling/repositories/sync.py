@@ -109,10 +109,10 @@ async def rows_by_id(collection: str, ids: list[UUID]) -> dict[UUID, dict[str, A
     return {r["id"]: r for r in rows}
 
 
-async def removals(collection: str, scope: RowScope, seq: int | None, limit: int) -> list[dict[str, Any]]:
-    """Removal rows at or after ``seq`` (the caller filters by id at ``seq`` itself) that may
-    concern the caller: hard deletes in this collection, and customers that left the
-    caller's stores or client book (which take the customer's records with them)."""
+async def removals(collection: str, scope: RowScope, seq: int | None, limit: int, *, at: bool = False) -> list[dict[str, Any]]:
+    """Removal rows after ``seq`` (``at``: exactly at ``seq``, all of them) that may concern
+    the caller: hard deletes in this collection, and customers that left the caller's
+    stores or client book (which take the customer's records with them)."""
     exits = None
     if scope.kind == "store" and scope.store_ids:
         exits = SyncRemoval.store_id.is_in(list(scope.store_ids))
@@ -121,9 +121,12 @@ async def removals(collection: str, scope: RowScope, seq: int | None, limit: int
     deleted = (SyncRemoval.collection == collection) & SyncRemoval.store_id.is_null() & SyncRemoval.staff_id.is_null()
     where = deleted if exits is None else deleted | ((SyncRemoval.collection == "Customer") & exits)
     query = SyncRemoval.select().where(where)
-    if seq is not None:
-        query = query.where(SyncRemoval.sync_seq >= seq)
-    return await query.order_by(SyncRemoval.sync_seq, SyncRemoval.id).limit(limit).run()
+    if at:
+        query = query.where(SyncRemoval.sync_seq == seq)
+    elif seq is not None:
+        query = query.where(SyncRemoval.sync_seq > seq)
+    query = query.order_by(SyncRemoval.sync_seq, SyncRemoval.id)
+    return await (query if at else query.limit(limit)).run()
 
 
 async def children_of(collection: str, customer_ids: list[UUID]) -> dict[UUID, list[UUID]]:

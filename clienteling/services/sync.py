@@ -45,6 +45,7 @@ from permissions import row_scope
 __all__ = ["SyncService", "PullBulk", "DeviceRequired"]
 
 log = logging.getLogger("clienteling.sync")
+_MAX_UUID = "ffffffff-ffff-ffff-ffff-ffffffffffff"
 
 
 class DeviceRequired(Forbidden):
@@ -108,7 +109,7 @@ class SyncService:
         documents: list[dict[str, Any]] = []
         delivered: dict[UUID, set[str]] = {}
         position = checkpoint
-        for _ in range(50):  # each round walks at least one source forward; bounded anyway
+        for _ in range(100):  # each round moves strictly forward; bounded anyway
             docs, scanned_to, exhausted = await self._pull_round(principal, collection, scope, position, limit - len(documents), delivered)
             documents += docs
             if exhausted or len(documents) >= limit:
@@ -117,6 +118,8 @@ class SyncService:
         if documents:
             last = documents[-1]
             out_checkpoint = Checkpoint(seq=int(last["updatedAt"]), id=last["id"])
+            if len(documents) < limit and position is not None and position.key > out_checkpoint.key:
+                out_checkpoint = position  # looked further than the last document: resume there
         else:
             out_checkpoint = checkpoint or Checkpoint(seq=0, id="")
         metrics.sync_pulled(collection.name, len(documents))
@@ -136,15 +139,19 @@ class SyncService:
         seq = position.seq if position else None
         last_id = _uuid(position.id, "checkpoint.id") if position and position.id else None
         live = await repo.live_page(collection.name, scope, seq, last_id, limit)
-        removal_rows = await repo.removals(collection.name, scope, seq, limit)
+        # Removals: those at the checkpoint's own position (the ids after it still count, and
+        # one removal fans out to a customer's records), then a page of later ones.
+        removal_rows = await repo.removals(collection.name, scope, seq, 0, at=True) if seq is not None else []
+        later = await repo.removals(collection.name, scope, seq, limit)
         bounds: list[tuple[int, str]] = []
         if len(live) >= limit:
             bounds.append((int(live[-1]["sync_seq"]), str(live[-1]["id"])))
-        if len(removal_rows) >= limit:
-            # Complete the last position's group: one commit may remove many documents.
-            last_seq = int(removal_rows[-1]["sync_seq"])
-            removal_rows += [r for r in await repo.removals(collection.name, scope, last_seq, 100_000) if r["id"] > removal_rows[-1]["id"]]
-            bounds.append((last_seq, "\uffff"))
+        if len(later) >= limit:
+            # Complete the last position's group, then nothing after it is known yet.
+            last_seq = int(later[-1]["sync_seq"])
+            later += [r for r in await repo.removals(collection.name, scope, last_seq, 0, at=True) if r["id"] > later[-1]["id"]]
+            bounds.append((last_seq, _MAX_UUID))
+        removal_rows += later
         bound = min(bounds) if bounds else None
 
         candidates: dict[tuple[int, str], tuple[str, Any]] = {}

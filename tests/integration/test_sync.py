@@ -294,7 +294,7 @@ async def test_sync_needs_a_registered_device_and_a_revoked_one_stops_at_once(cl
 async def test_bad_pull_arguments_are_coded_errors(client) -> None:
     w = await _world(client)
     tablet = await _tablet(client, email=w["associate"]["email"], manager_headers=w["manager_headers"], store=w["madrid"])
-    for variables in ({"limit": 0}, {"limit": 100000}, {"limit": 5, "checkpoint": {"id": "not-a-uuid", "updatedAt": 3}}):
+    for variables in ({"limit": 0}, {"limit": 2001}, {"limit": 5, "checkpoint": {"id": "not-a-uuid", "updatedAt": 3}}):
         body = await gql(client, tablet, "query P($checkpoint: CustomerInputCheckpoint, $limit: Int!) { pullCustomer(checkpoint: $checkpoint, limit: $limit) { documents { id } checkpoint { id updatedAt } } }", variables)
         assert body["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED", body
 
@@ -388,3 +388,17 @@ async def test_tasks_appointments_and_wishlist_items_created_and_changed_offline
     row = await WishlistItem.select(WishlistItem.deleted_at).where(WishlistItem.id == UUID(item["id"])).first().run()
     assert row["deleted_at"] is not None
     assert {d["id"]: d for d in await _wf_pull(client, tablet, "WishlistItem")}[item["id"]]["deleted"] is True
+
+
+async def test_many_customers_leaving_at_once_arrive_as_tombstones_across_small_pages(client) -> None:
+    w = await _world(client)
+    moved = [await make_customer(store=w["madrid"], first_name=f"Mover{i}", email=f"m{i}@example.com") for i in range(7)]
+    tablet = await _tablet(client, email=w["associate"]["email"], manager_headers=w["manager_headers"], store=w["madrid"])
+    _, checkpoint = await pull_all(client, tablet, "Customer", limit=3)
+    await Customer.update({Customer.home_store: w["barcelona"]}).where(Customer.id.is_in(moved)).run()
+    docs, _ = await pull_all(client, tablet, "Customer", checkpoint, limit=3)
+    tombstones = [d for d in docs if d["deleted"]]
+    assert sorted(d["id"] for d in tombstones) == sorted(str(m) for m in moved)
+    assert all(d["firstName"] is None and d["email"] is None for d in tombstones)
+    keys = [(d["updatedAt"], d["id"]) for d in docs]
+    assert keys == sorted(keys) and len(keys) == len(set(keys))
