@@ -15,6 +15,7 @@ from typing import Any, Optional
 import strawberry
 from strawberry.types import Info
 
+from domain.errors import DomainError
 from domain.sync import COLLECTIONS, Checkpoint, Collection
 
 __all__ = ["SyncQueries", "SyncMutations", "SyncSubscriptions"]
@@ -161,13 +162,21 @@ def _stream_resolver(t: _Types):
 
     async def stream(info: Info, headers: Optional[t.Headers] = None) -> AsyncGenerator[t.PullBulk, None]:  # type: ignore[name-defined]
         services = info.context.services
-        principal = await info.context.principal(info)
-        await services.sync.check_device(principal)
+        try:
+            principal = await info.context.principal(info)
+            await services.sync.check_device(principal)
+        except DomainError as exc:
+            await _refuse(info, exc)
+            return
         head = await services.sync.head()
         position = Checkpoint(seq=head, id=_MAX_UUID)
         while True:
             seen = await services.sync_watcher.wait_beyond(position.seq, STREAM_RECHECK_SECONDS)
-            principal = await info.context.principal(info, refresh=True)  # logout / revoked device ends the stream
+            try:  # logout or a revoked device ends the stream
+                principal = await info.context.principal(info, refresh=True)
+            except DomainError as exc:
+                await _refuse(info, exc)
+                return
             if seen <= position.seq:
                 continue
             result = await services.sync.pull(principal, name, position, STREAM_BATCH)
@@ -180,6 +189,17 @@ def _stream_resolver(t: _Types):
 
     stream.__annotations__ = {"info": Info, "headers": Optional[t.Headers], "return": AsyncGenerator[t.PullBulk, None]}
     return stream
+
+
+async def _refuse(info: Info, exc: DomainError) -> None:
+    """An error inside a subscription reaches the stock RxDB client as ``next {data: null}``,
+    which crashes it (FIELD-NOTES): close the socket as at connection_init instead (4403),
+    and the client keeps retrying quietly until it gets a good token."""
+    websocket = getattr(info.context, "websocket", None)
+    if websocket is not None:
+        await websocket.close(code=4403, reason=exc.code[:120])
+    else:
+        raise exc
 
 
 def _root(kind: str) -> type:

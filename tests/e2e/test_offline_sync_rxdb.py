@@ -154,3 +154,19 @@ def _notes(service: Service, who: dict, customer_id: str) -> list[dict]:
         r = c.get(f"/api/v1/customers/{customer_id}/notes", params={"limit": 200}, headers={"Authorization": f"Bearer {who['accessToken']}"})
     assert r.status_code == 200, r.text
     return r.json()["items"]
+
+
+async def test_a_stream_without_a_registered_device_closes_the_socket_instead_of_sending_null(service: Service) -> None:
+    """A `next {data: null}` crashes the stock RxDB client: refusal closes with 4403."""
+    from websockets.exceptions import ConnectionClosed
+
+    from tests.e2e.wsclient import GraphQLWS
+
+    token = _login(service, "associate.madrid@example.com")["accessToken"]
+    ws = await GraphQLWS.open(service.base_url, token)
+    assert (await ws.receive())["type"] == "connection_ack"
+    await ws.subscribe("subscription S($headers: CustomerInputHeaders) { streamCustomer(headers: $headers) { documents { id } checkpoint { id updatedAt } } }", {"headers": {"Authorization": f"Bearer {token}"}})
+    with pytest.raises(ConnectionClosed) as closed:
+        await ws.receive(timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+    assert closed.value.rcvd.reason == "SYNC_DEVICE_REQUIRED"
