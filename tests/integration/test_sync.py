@@ -402,3 +402,13 @@ async def test_many_customers_leaving_at_once_arrive_as_tombstones_across_small_
     assert all(d["firstName"] is None and d["email"] is None for d in tombstones)
     keys = [(d["updatedAt"], d["id"]) for d in docs]
     assert keys == sorted(keys) and len(keys) == len(set(keys))
+
+
+async def test_a_tablet_of_one_store_does_not_sync_for_a_seller_of_another(client) -> None:
+    w = await _world(client)
+    device = f"mad-{uuid4().hex[:6]}"
+    response = await client.post("/api/v1/devices", json={"id": device, "storeId": str(w["madrid"])}, headers=w["manager_headers"])
+    assert response.status_code == 201
+    visitor = await login(client, w["buc_associate"]["email"], device_id=device)
+    body = await gql(client, visitor, "query { pullCustomer(limit: 10) { documents { id } checkpoint { id updatedAt } } }")
+    assert body["errors"][0]["extensions"]["code"] == "SYNC_DEVICE_REQUIRED"
