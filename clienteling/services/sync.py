@@ -96,7 +96,9 @@ class SyncService:
             raise DeviceRequired("This device is not registered; ask a store manager to register it")
         if device["revoked_at"] is not None:
             raise DeviceRequired("This device has been revoked")
-        if device["store"] is not None and device["store"] not in principal.store_ids:
+        customers = self.policies.current.resource(principal.role, "customer")
+        reaches_all = customers is not None and customers.scope == "all"
+        if device["store"] is not None and device["store"] not in principal.store_ids and not reaches_all:
             raise DeviceRequired("This tablet belongs to a store you do not work in")
 
     # -- pull ------------------------------------------------------------------------------
