@@ -53,6 +53,12 @@ __all__ = [
     "AuditSubject",
     "SyncCounter",
     "SyncRemoval",
+    "MemberAccount",
+    "LoyaltyEntry",
+    "LoyaltyReward",
+    "OutboxEvent",
+    "PushSubscription",
+    "PushDelivery",
     "ALL_TABLES",
 ]
 
@@ -432,6 +438,114 @@ class SyncRemoval(Table, tablename="sync_removal"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
+class MemberAccount(Table, tablename="member_account"):
+    """A loyalty member's sign-in (SPEC §5 member auth) and notification preferences. One per
+    customer; removed by an Art. 17 erasure."""
+
+    id = UUID(primary_key=True)
+    customer = ForeignKey(Customer, unique=True)
+    email = Varchar(length=254, unique=True)
+    password_hash = Text()
+    active = Boolean(default=True)
+    # Notification preferences: language override (None: the customer's language), quiet
+    # hours as local "HH:MM" in ``time_zone``, and which event types to push.
+    language = Varchar(length=8, null=True, default=None)
+    time_zone = Varchar(length=64, null=True, default=None)
+    quiet_start = Varchar(length=5, null=True, default=None)
+    quiet_end = Varchar(length=5, null=True, default=None)
+    event_types = JSON(default="[]")
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+    last_login_at = Timestamptz(null=True, default=None)
+
+
+class LoyaltyEntry(Table, tablename="loyalty_entry"):
+    """The loyalty ledger, the truth about points (domain.loyalty_ledger derives the balance
+    and tier from it). A positive entry is a lot that expires; ``remaining`` is derived (its
+    unspent points) and rebuilt with the customer's cached balance on every change."""
+
+    id = UUID(primary_key=True)
+    customer = ForeignKey(Customer, index=True)
+    kind = Varchar(length=16)
+    points = Integer()
+    remaining = Integer(default=0)
+    occurred_at = Timestamptz(index=True)
+    expires_at = Timestamptz(null=True, default=None, index=True)
+    source_ref = Varchar(length=140, null=True, default=None, unique=True)
+    reason = Varchar(length=200, null=True, default=None)
+    details = JSON(default="{}")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class LoyaltyReward(Table, tablename="loyalty_reward"):
+    """A reward a customer unlocked by reaching its threshold (once per customer and reward)."""
+
+    id = UUID(primary_key=True)
+    key = Varchar(length=120, unique=True)
+    customer = ForeignKey(Customer, index=True)
+    code = Varchar(length=40)
+    threshold = Integer()
+    unlocked_at = Timestamptz()
+
+
+class OutboxEvent(Table, tablename="outbox_event"):
+    """Transactional outbox: written in the transaction of the change it announces; the push
+    worker fans it out into deliveries. ``dedup_key`` makes every event happen once.
+    ``data`` holds ids and numbers only, never personal values."""
+
+    id = UUID(primary_key=True)
+    kind = Varchar(length=32, index=True)
+    dedup_key = Varchar(length=160, unique=True)
+    customer = UUID(null=True, default=None, index=True)
+    store = UUID(null=True, default=None)
+    data = JSON(default="{}")
+    occurred_at = Timestamptz()
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    dispatched_at = Timestamptz(null=True, default=None, index=True)
+    recipients = Integer(default=0)
+
+
+class PushSubscription(Table, tablename="push_subscription"):
+    """A browser or app push subscription (``PushSubscription.toJSON()``) of a member
+    (``customer``) or of a staff device (``staff``, for store alerts)."""
+
+    id = UUID(primary_key=True)
+    customer = ForeignKey(Customer, null=True, default=None, index=True)
+    staff = ForeignKey(Staff, null=True, default=None, index=True)
+    endpoint = Text()
+    endpoint_hash = Varchar(length=64, unique=True)
+    p256dh = Varchar(length=100)
+    auth = Varchar(length=40)
+    expiration_time = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+    last_delivered_at = Timestamptz(null=True, default=None)
+
+
+class PushDelivery(Table, tablename="push_delivery"):
+    """One outbox event to one subscription: its status, attempts, next attempt and the lease
+    of the worker sending it (``claim_token`` fences a worker whose lease expired)."""
+
+    id = UUID(primary_key=True)
+    key = Varchar(length=80, unique=True)
+    event = ForeignKey(OutboxEvent, index=True)
+    subscription_id = UUID(null=True, default=None, index=True)
+    customer = UUID(null=True, default=None, index=True)
+    staff = UUID(null=True, default=None)
+    kind = Varchar(length=32, index=True)
+    status = Varchar(length=16, index=True)
+    attempts = Integer(default=0)
+    next_attempt_at = Timestamptz(index=True)
+    claimed_by = Varchar(length=64, null=True, default=None)
+    claim_token = Varchar(length=36, null=True, default=None)
+    lease_until = Timestamptz(null=True, default=None)
+    last_status_code = Integer(null=True, default=None)
+    last_error = Varchar(length=120, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+    delivered_at = Timestamptz(null=True, default=None, index=True)
+
+
 ALL_TABLES: list[type[Table]] = [
     Store,
     Staff,
@@ -459,4 +573,10 @@ ALL_TABLES: list[type[Table]] = [
     AuditSubject,
     SyncCounter,
     SyncRemoval,
+    MemberAccount,
+    LoyaltyEntry,
+    LoyaltyReward,
+    OutboxEvent,
+    PushSubscription,
+    PushDelivery,
 ]

@@ -1,4 +1,2 @@
-"""Web Push to loyalty members (VAPID keys, subscriptions, templates, delivery worker).
-
-Empty until the loyalty and Web Push issue lands; the package exists so the layout of
-CONVENTIONS.md is in place from the start."""
+"""Web Push to loyalty members and staff devices: VAPID keys (``vapid``), localized payloads
+(``templates``), the pywebpush adapter (``sender``) and the delivery worker (``worker``)."""
