@@ -15,6 +15,9 @@ from api.deps import AppServices
 from api.errors import exception_handlers
 from api.graphql_controller import build_graphql_controller
 from api.idempotency import IdempotencyMiddleware
+from api.lifecycle import Lifecycle, TrackWebSockets
+from api.tracing import build_tracing
+from api.problem_docs import document_problems
 from api.observability import AccessLogMiddleware, configure_logging, metrics_controller
 from api.request_id import add_request_id_header
 from api.routes.audit import AuditController
@@ -43,6 +46,13 @@ from clienteling.services.consents import ConsentLedger
 from clienteling.services.customers import CustomerService
 from clienteling.services.data_subject import DataSubjectService
 from clienteling.services.integrations import IntegrationService
+from clienteling.services.loyalty import LoyaltyService
+from clienteling.services.members import MemberService
+from clienteling.services.push import PushConfig, PushService
+from api.routes.members import MemberController
+from api.routes.push import PushController, StaffPushController
+from push.setup import build_sender, loyalty_rules, vapid_keys, worker_config
+from push.worker import BackgroundWorker, PushWorker
 from clienteling.services.notes import NoteService
 from clienteling.services.staff import StaffService
 from clienteling.services.appointments import AppointmentService
@@ -86,7 +96,13 @@ def build_services(settings: Settings, *, passwords: Passwords | None = None, po
     customers = CustomerService(policies, audit, break_glass, events)
     consents = ConsentLedger(policies, audit)
     sync = SyncService(policies, audit, customers=customers, notes=notes, tasks=tasks, appointments=appointments, wishlist=wishlist, consents=consents)
+    loyalty = LoyaltyService(loyalty_rules(settings), audit)
+    keys = vapid_keys(settings)
     return AppServices(
+        loyalty=loyalty,
+        members=MemberService(auth_config, TokenSigner(settings.secret_key, settings.access_token_ttl), passwords or Passwords(), audit, loyalty),
+        push=PushService(PushConfig(public_key=keys.public_key if keys else None, allow_http_loopback=settings.push_allow_http_loopback), audit, policies),
+        push_sender=build_sender(settings),
         sync=sync,
         sync_watcher=SyncHeadWatcher(),
         devices=DeviceService(policies),
@@ -96,7 +112,7 @@ def build_services(settings: Settings, *, passwords: Passwords | None = None, po
         audit=audit,
         consents=consents,
         data_subject=DataSubjectService(policies, audit),
-        integrations=IntegrationService(audit, events, webhook_secret=settings.webhook_secret),
+        integrations=IntegrationService(audit, events, webhook_secret=settings.webhook_secret, loyalty=loyalty),
         break_glass=break_glass,
         notes=notes,
         wishlist=wishlist,
@@ -110,10 +126,14 @@ def build_services(settings: Settings, *, passwords: Passwords | None = None, po
     )
 
 
-def create_app(settings: Settings | None = None, *, passwords: Passwords | None = None, policy: Policy | None = None, manage_database: bool = True) -> Litestar:
+def create_app(settings: Settings | None = None, *, passwords: Passwords | None = None, policy: Policy | None = None, manage_database: bool = True, span_exporter: object | None = None) -> Litestar:
     """Build the application. With ``manage_database`` the app binds the configured database
-    at start-up and closes its pool at shutdown; tests that bind their own pass False."""
+    at start-up and closes its pool at shutdown; tests that bind their own pass False.
+    ``span_exporter`` turns tracing on with that OpenTelemetry exporter (tests)."""
     settings = settings or load_settings()
+    # Shutdown hooks: app.state.lifecycle.add_stopper(name, async_fn) (see api/lifecycle.py).
+    lifecycle = Lifecycle(grace_seconds=settings.shutdown_grace_seconds)
+    tracing = build_tracing(settings.otel_exporter, span_exporter=span_exporter)
     if manage_database:
         # Each worker process configures its own logging (spawned workers inherit nothing).
         configure_logging("info", json_logs=settings.json_logs)
@@ -122,6 +142,14 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
     due_tasks = DueTaskScheduler(lambda now: generate_due_tasks(now, audit=services.audit, events=services.events))
     # "Appointment starting soon" alerts: checked every minute, each sent once (see module).
     reminders = DueTaskScheduler(lambda now: remind_starting_soon(now, events=services.events), interval=60.0, first_delay=2.0)
+    lifecycle.add_stopper("automatic tasks", due_tasks.stop)
+    lifecycle.add_stopper("appointment reminders", reminders.stop)
+    # Web Push delivery inside this process (single-machine default; docs/push.md).
+    push_worker = None
+    if manage_database and settings.push_worker_in_serve and services.push_sender is not None:
+        push_worker = BackgroundWorker(PushWorker(services.push_sender, worker_config(settings), audit=services.audit, loyalty=services.loyalty))
+        lifecycle.add_stopper("push worker", push_worker.stop)
+    lifecycle.add_stopper("sync head watcher", services.sync_watcher.stop)
     gql_services = Services(
         consents=services.consents,
         data_subject=services.data_subject,
@@ -136,8 +164,9 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
         return GraphQLContext(services=gql_services)
 
     GraphQLController = build_graphql_controller(
-        build_schema(), graphql_context, graphiql=settings.graphiql,
+        build_schema(introspection=settings.graphql_introspection, max_cost=settings.graphql_max_cost), graphql_context, graphiql=settings.graphiql,
         persisted=PersistedQueries(allowlist=load_allowlist(settings.graphql_allowlist) if settings.graphql_allowlist else None),
+        tracing=tracing,
     )
 
     async def on_startup() -> None:
@@ -146,12 +175,15 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
             await db.start_pool(settings.db_pool_min, settings.db_pool_max)
         due_tasks.start()
         reminders.start()
+        if push_worker is not None:
+            push_worker.start()
+        lifecycle.install_signal_handlers()
 
     async def on_shutdown() -> None:
-        await due_tasks.stop()
-        await reminders.stop()
-        await services.sync_watcher.stop()
+        await lifecycle.stop()  # background loops and every other registered stopper
         await services.events.close()
+        if tracing is not None:
+            await tracing.shutdown()
         if manage_database:
             await db.close_pool()
 
@@ -164,12 +196,15 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
             IntegrationController,
             WishlistController, TaskController, AppointmentController,
             PurchaseController, ClientBookController,
+            MemberController, PushController, StaffPushController,
             DeviceController,
         ],
         exception_handlers=exception_handlers,
         logging_config=None,  # ours: JSON lines with the request id (api.observability)
         before_send=[add_request_id_header],
         middleware=[
+            *(tracing.middleware() if tracing is not None else []),
+            DefineMiddleware(TrackWebSockets, lifecycle=lifecycle),
             AccessLogMiddleware,
             PrometheusConfig(app_name="clienteling", prefix="clienteling_http", group_path=True, exclude=["/metrics", "/health"]).middleware,
             DefineMiddleware(IdempotencyMiddleware, signer=services.auth.signer, max_body=settings.max_body_bytes),
@@ -187,7 +222,9 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
         ),
         debug=False,
     )
+    document_problems(app)  # the OpenAPI document names every problem+json answer
     app.state.services = services
     app.state.due_tasks = due_tasks
+    app.state.lifecycle = lifecycle
     app.state.settings = settings
     return app

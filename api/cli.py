@@ -34,12 +34,81 @@ def _settings(demo: bool = False, *, serving: bool = False) -> Settings:
               "(tokens end when the service stops)")
     if demo:
         os.environ["CLIENTELING_DEMO"] = "1"
+        _demo_vapid_key()
     try:
         # Only the server signs tokens; the other commands run without the secret.
         return load_settings(require_secret=serving)
     except SettingsError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+DEMO_VAPID_KEY_FILE = "clienteling-demo-vapid.key"
+
+
+def _demo_vapid_key() -> None:
+    """Demo only: without CLIENTELING_VAPID_PRIVATE_KEY, a key generated once and kept in
+    ./clienteling-demo-vapid.key (so a restarted demo keeps its push subscriptions working),
+    exported so every process of this run shares it."""
+    if os.environ.get("CLIENTELING_VAPID_PRIVATE_KEY"):
+        return
+    from push.setup import DEMO_VAPID_SUBJECT
+    from push.vapid import VapidKeyError, demo_keys
+
+    try:
+        keys = demo_keys(DEMO_VAPID_KEY_FILE)
+    except (OSError, VapidKeyError) as exc:
+        print(f"note: no demo VAPID key ({type(exc).__name__}); Web Push is off for this run", file=sys.stderr)
+        return
+    os.environ["CLIENTELING_VAPID_PRIVATE_KEY"] = keys.private_key
+    os.environ.setdefault("CLIENTELING_VAPID_SUBJECT", DEMO_VAPID_SUBJECT)
+    print(f"note: CLIENTELING_VAPID_PRIVATE_KEY is not set; using the demo key in ./{DEMO_VAPID_KEY_FILE}")
+
+
+async def _push_worker(settings: Settings, once: bool) -> None:
+    import signal
+
+    from clienteling.policy_store import PolicyStore
+    from clienteling.services.audit import AuditTrail
+    from clienteling.services.loyalty import LoyaltyService
+    from push.setup import build_sender, loyalty_rules, worker_config
+    from push.worker import PushWorker
+
+    sender = build_sender(settings)
+    if sender is None:
+        print("configuration error: CLIENTELING_VAPID_PRIVATE_KEY is not set: the push worker needs the VAPID key "
+              "(generate one with `clienteling vapid generate`)", file=sys.stderr)
+        raise SystemExit(2)
+    await _migrate(settings, quiet=True)
+    from clienteling import db
+
+    await db.start_pool(1, 4)
+    audit = AuditTrail(PolicyStore(path=settings.policy_file))
+    worker = PushWorker(sender, worker_config(settings), audit=audit, loyalty=LoyaltyService(loyalty_rules(settings), audit))
+    try:
+        if once:
+            report = await worker.drain()
+            print(f"push worker: {report.fanned_out} events fanned out, {report.claimed} deliveries handled {report.outcomes}")
+            return
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await worker.run(stop)
+    finally:
+        await db.close_pool()
+
+
+async def _loyalty_jobs(settings: Settings) -> None:
+    from clienteling.policy_store import PolicyStore
+    from clienteling.services.audit import AuditTrail
+    from clienteling.services.loyalty import LoyaltyService
+    from push.setup import loyalty_rules
+
+    await _connect(settings)
+    report = await LoyaltyService(loyalty_rules(settings), AuditTrail(PolicyStore(path=settings.policy_file))).run_jobs()
+    print(f"loyalty jobs: points expired for {report.expired_customers} customers, {report.expiring_notices} expiry notices, "
+          f"{report.birthday_notices} birthday notices")
 
 
 async def _connect(settings: Settings) -> None:
@@ -96,6 +165,7 @@ def _print_banner(host: str, port: int, demo: bool) -> None:
         print(f"  demo logins (password: {DEMO_PASSWORD})")
         for email, role, store in DEMO_LOGINS:
             print(f"    {email:<34} {role:<19} {store}")
+        print(f"    {'member@example.com':<34} {'loyalty member':<19} (POST /api/v1/members/login)")
         print(f"  try: curl -s {base}/api/v1/auth/login -H 'content-type: application/json' "
               f"-d '{{\"email\":\"associate.madrid@example.com\",\"password\":\"{DEMO_PASSWORD}\"}}'")
     print()
@@ -116,6 +186,9 @@ def _serve(args: argparse.Namespace) -> None:
 
         # Sum /metrics over all worker processes.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="clienteling-metrics-")
+    from api.lifecycle import exit_cleanly_on_sigterm
+
+    exit_cleanly_on_sigterm()  # a graceful stop on SIGTERM exits 0 (see api/lifecycle.py)
     uvicorn.run(
         "api.app:create_app",
         factory=True,
@@ -126,7 +199,7 @@ def _serve(args: argparse.Namespace) -> None:
         log_config=None,  # keep our JSON logging
         access_log=False,  # its lines carry query strings (search terms); ours do not
         proxy_headers=False,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
 
 
@@ -268,6 +341,17 @@ def main(argv: list[str] | None = None) -> None:
     generate.add_argument("--birthday-days", type=int, default=7, help="birthdays within this many days (default 7)")
     generate.add_argument("--lapsed-days", type=int, default=180, help="no purchase for more than this many days (default 180)")
 
+    worker = sub.add_parser("push-worker", help="deliver Web Push notifications from the outbox (run several on PostgreSQL)")
+    worker.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
+
+    vapid = sub.add_parser("vapid", help="VAPID keys for Web Push")
+    vapid_sub = vapid.add_subparsers(dest="vapid_command", required=True)
+    vapid_sub.add_parser("generate", help="print a new key pair as environment settings")
+
+    loyalty = sub.add_parser("loyalty", help="the loyalty programme")
+    loyalty_sub = loyalty.add_subparsers(dest="loyalty_command", required=True)
+    loyalty_sub.add_parser("run-jobs", help="expire points, announce expiring points and birthdays (the push worker also does this hourly)")
+
     schema = sub.add_parser("schema", help="the public contract files (GraphQL SDL, OpenAPI)")
     schema_sub = schema.add_subparsers(dest="schema_command", required=True)
     schema_export = schema_sub.add_parser("export", help="write schema/schema.graphql and schema/openapi.json")
@@ -298,6 +382,18 @@ def main(argv: list[str] | None = None) -> None:
         if args.birthday_days < 0 or args.lapsed_days < 1:
             parser.error("--birthday-days must be >= 0 and --lapsed-days >= 1")
         asyncio.run(_tasks_generate(_settings(), args.birthday_days, args.lapsed_days))
+    elif args.command == "push-worker":
+        asyncio.run(_push_worker(_settings(), args.once))
+    elif args.command == "vapid":
+        from push.vapid import generate
+
+        keys = generate()
+        print("# Web Push VAPID keys: keep the private key secret (an environment variable or a secret store).")
+        print(f"CLIENTELING_VAPID_PRIVATE_KEY={keys.private_key}")
+        print("CLIENTELING_VAPID_SUBJECT=mailto:push@your-company.example")
+        print(f"# public key (served at GET /api/v1/push/vapid-public-key): {keys.public_key}")
+    elif args.command == "loyalty":
+        asyncio.run(_loyalty_jobs(_settings()))
     elif args.command == "create-staff":
         asyncio.run(_create_staff(args, _settings()))
 

@@ -34,6 +34,11 @@ class AppServices(msgspec.Struct, kw_only=True):
     sync: Any = None
     sync_watcher: Any = None
     devices: Any = None
+    # Loyalty programme, member accounts and Web Push (docs/push.md).
+    loyalty: Any = None
+    members: Any = None
+    push: Any = None
+    push_sender: Any = None
     events: Any
 
 

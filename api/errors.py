@@ -78,7 +78,19 @@ def _not_found(request: Request, exc: NotFoundException) -> Response:
     return problem(request, 404, "NOT_FOUND", "Not found", "There is nothing at this address")
 
 
+def _database_unreachable(exc: BaseException) -> bool:
+    """The database connection was refused, cut or is shutting down: an outage, not a bug."""
+    import asyncpg
+
+    if isinstance(exc, asyncpg.InterfaceError):  # "connection is closed" / "connection was closed in the middle of operation"
+        return "closed" in str(exc)
+    return isinstance(exc, (ConnectionError, asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError))
+
+
 def _unexpected(request: Request, exc: Exception) -> Response:
+    if _database_unreachable(exc) or _database_unreachable(exc.__cause__ or exc.__context__ or exc):
+        log.warning("database unreachable (%s) on %s %s", type(exc).__name__, request.method, request.url.path)
+        return problem(request, 503, "SERVICE_UNAVAILABLE", "Service unavailable", "The database is unreachable; retry shortly", None, {"Retry-After": "2"})
     # Type and route only: messages and tracebacks can carry personal data.
     log.error("unexpected error %s on %s %s", type(exc).__name__, request.method, request.url.path, exc_info=exc)
     return problem(request, HTTP_500_INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "Internal server error", "An unexpected error happened; it has been logged")

@@ -12,22 +12,32 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from domain.errors import DomainError
-from clienteling.metrics import GRAPHQL_OPERATIONS
+from clienteling.metrics import GRAPHQL_OPERATIONS, BoundedNames
 from graphql_schema.context import GraphQLContext
 from graphql_schema.persisted import PersistedQueries, PersistedQueryError
 
 __all__ = ["build_graphql_controller"]
 
 
-def _operation_label(name: str | None) -> str:
-    """Operation names are chosen by clients: keep well-formed short names, bucket the rest,
-    so a client cannot put personal data or unbounded cardinality into the metrics."""
-    if name and len(name) <= 64 and name.isidentifier():
-        return name
-    return "anonymous" if not name else "other"
+def _declared_names(queries: Any) -> set[str]:
+    """Operation names declared by the allow-listed documents."""
+    from graphql import OperationDefinitionNode, parse
+
+    names: set[str] = set()
+    for text in queries:
+        try:
+            document = parse(text)
+        except Exception:  # noqa: BLE001 - an allow-listed document that does not parse never runs
+            continue
+        names.update(d.name.value for d in document.definitions if isinstance(d, OperationDefinitionNode) and d.name)
+    return names
 
 
-def build_graphql_controller(schema: Any, context_getter: Any, *, graphiql: bool, persisted: PersistedQueries) -> type:
+def build_graphql_controller(schema: Any, context_getter: Any, *, graphiql: bool, persisted: PersistedQueries, tracing: Any = None) -> type:
+    # Operation names are chosen by clients: the allow-listed operations' names always get
+    # their own label, other well-formed ones until 100 distinct names have been seen in
+    # this process, the rest "other": no personal data, bounded cardinality.
+    operation_names = BoundedNames(_declared_names((persisted.allowlist or {}).values()), cap=100)
     Base = make_graphql_controller(
         schema,
         path="/graphql",
@@ -52,13 +62,15 @@ def build_graphql_controller(schema: Any, context_getter: Any, *, graphiql: bool
                 request_data.query = persisted.resolve(request_data.query, request_data.extensions)
             except PersistedQueryError as exc:
                 return ExecutionResult(data=None, errors=[GraphQLError(exc.message, extensions={"code": exc.code})])
-            result = await super().execute_single(request, request_adapter, sub_response, context, root_value, request_data)
             kind = (request_data.query or "").lstrip().split(" ", 1)[0].split("{", 1)[0] or "query"
-            GRAPHQL_OPERATIONS.labels(
-                kind if kind in ("query", "mutation", "subscription") else "query",
-                _operation_label(request_data.operation_name),
-                "error" if result.errors else "ok",
-            ).inc()
+            kind = kind if kind in ("query", "mutation", "subscription") else "query"
+            name = operation_names.label(request_data.operation_name)
+            if tracing is None:
+                result = await super().execute_single(request, request_adapter, sub_response, context, root_value, request_data)
+            else:
+                with tracing.span(f"graphql.{kind} {name}", {"graphql.operation.type": kind, "graphql.operation.name": name}):
+                    result = await super().execute_single(request, request_adapter, sub_response, context, root_value, request_data)
+            GRAPHQL_OPERATIONS.labels(kind, name, "error" if result.errors else "ok").inc()
             return result
 
     return GraphQLController

@@ -119,10 +119,8 @@ def metrics_controller(token: str | None) -> type:
 
         @get()
         async def metrics(self) -> Response:
-            pool = getattr(db.current_engine(), "pool", None) if db.is_bound() else None
-            if pool is not None:
-                DB_POOL_CONNECTIONS.labels("total").set(pool.get_size())
-                DB_POOL_CONNECTIONS.labels("idle").set(pool.get_idle_size())
+            for state, count in (db.pool_usage() or {}).items():
+                DB_POOL_CONNECTIONS.labels(state).set(count)
             registry = REGISTRY
             if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
                 registry = CollectorRegistry()

@@ -23,6 +23,7 @@ __all__ = [
     "pending_migrations",
     "start_pool",
     "close_pool",
+    "pool_usage",
 ]
 
 _current: Engine | None = None
@@ -78,10 +79,18 @@ def transaction():  # noqa: ANN201 - piccolo's transaction context manager types
     return engine.transaction()
 
 
+async def _keep_session(connection: object) -> None:
+    """Pool release hook. asyncpg still rolls back an unfinished transaction itself; its
+    default reset would also send ``RESET ALL; CLOSE ALL; UNLISTEN *; SELECT
+    pg_advisory_unlock_all()``: one more round trip per statement, since piccolo takes a pooled
+    connection per query. Nothing here leaves session state behind (only ``SET LOCAL`` and
+    transaction-scoped advisory locks; the migration lock has its own connection)."""
+
+
 async def start_pool(min_size: int = 2, max_size: int = 10) -> None:
     engine = current_engine()
     if isinstance(engine, PostgresEngine):
-        await engine.start_connection_pool(min_size=min_size, max_size=max_size)
+        await engine.start_connection_pool(min_size=min_size, max_size=max_size, reset=_keep_session)
     else:
         # WAL lets readers proceed while one writer commits; the setting persists in the file.
         await engine.run_ddl("PRAGMA journal_mode=WAL")
@@ -91,6 +100,18 @@ async def close_pool() -> None:
     engine = current_engine()
     if isinstance(engine, PostgresEngine):
         await engine.close_connection_pool()
+
+
+def pool_usage() -> dict[str, int] | None:
+    """The bound PostgreSQL pool's connections by state (``total``, ``in_use``, ``idle``,
+    ``max``), or None without a pool (SQLite, or before ``start_pool``)."""
+    if _current is None:
+        return None
+    pool = getattr(_current, "pool", None)
+    if pool is None:
+        return None
+    total, idle = pool.get_size(), pool.get_idle_size()
+    return {"total": total, "in_use": total - idle, "idle": idle, "max": pool.get_max_size()}
 
 
 def _migration_folder() -> str:

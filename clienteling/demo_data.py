@@ -1232,6 +1232,10 @@ async def _write(plan: _Plan) -> bool:
         await _insert(WishlistItem, plan.wishlist)
         await _insert(Task, plan.tasks)
         await _insert(Appointment, plan.appointments)
+        # The loyalty ledger's opening balances and the demo member's sign-in (SPEC §3).
+        from clienteling.services.loyalty_seed import seed_loyalty
+
+        await seed_loyalty(member_email=DEMO_MEMBER_EMAIL, password_hash=plan.staff[0].password_hash, now=dt.datetime.now(dt.timezone.utc))
     return True
 
 

@@ -53,7 +53,7 @@ __all__ = [
 SIGNATURE_HEADER = "X-Clienteling-Signature"
 _SIGNATURE_PREFIX = "sha256="
 
-IntegrationKind = Literal["purchase", "return", "check_in"]
+IntegrationKind = Literal["purchase", "return", "check_in", "loyalty_event"]
 
 # A sender's clock may run a little ahead of ours; beyond this an event "in the future" is refused.
 _CLOCK_SKEW = dt.timedelta(minutes=5)

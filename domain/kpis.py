@@ -60,9 +60,12 @@ def check_period(since: dt.datetime | None, until: dt.datetime | None, now: dt.d
         if value is not None and value.tzinfo is None:
             raise ValidationFailed(f"{name} needs a time zone (e.g. 2026-11-01T00:00:00Z)", extra={"field": name})
     until = until or now
-    since = since or until - DEFAULT_PERIOD
-    if since >= until:
-        raise ValidationFailed("from must be before to", extra={"field": "from"})
-    if until - since > MAX_PERIOD:
-        raise ValidationFailed("The period is at most 400 days", extra={"field": "from"})
-    return since.astimezone(dt.timezone.utc), until.astimezone(dt.timezone.utc)
+    try:
+        since = since or until - DEFAULT_PERIOD
+        if since >= until:
+            raise ValidationFailed("from must be before to", extra={"field": "from"})
+        if until - since > MAX_PERIOD:
+            raise ValidationFailed("The period is at most 400 days", extra={"field": "from"})
+        return since.astimezone(dt.timezone.utc), until.astimezone(dt.timezone.utc)
+    except OverflowError:  # instants at the ends of the calendar (year 1, year 9999)
+        raise ValidationFailed("The period is outside the supported dates", extra={"field": "to" if since is None else "from"}) from None

@@ -1,9 +1,9 @@
 """Loyalty tiers: pure rules from points to tier, and the distance to the next tier.
 
-Thresholds are points held now (not lifetime): member from 0, silver from 800, gold from
-2,000, platinum from 4,500 — the same ladder the demo data is generated with. The stored
-``loyalty_tier`` is the loyalty engine's answer (it may keep a tier for a grace period); these
-rules say what the points alone earn and how far the next step is.
+Thresholds: member from 0, silver from 800, gold from 2,000, platinum from 4,500 — the same
+ladder the demo data is generated with. The ledger (``domain.loyalty_ledger``) applies it to
+the points earned during the qualification period and stores the result as
+``loyalty_tier``; these rules say what a number of points earns and how far the next step is.
 """
 
 from __future__ import annotations

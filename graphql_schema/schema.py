@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.extensions import AddValidationRules, DisableIntrospection, MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
 from strawberry.tools import merge_types
 
 from graphql_schema.alerts.subscriptions import AlertSubscriptions
@@ -14,6 +14,7 @@ from graphql_schema.consents.queries import ConsentQueries
 from graphql_schema.customers.mutations import CustomerMutations
 from graphql_schema.customers.queries import CustomerQueries
 from graphql_schema.data_subject.resolvers import DataSubjectMutations, DataSubjectQueries
+from graphql_schema.cost import DEFAULT_MAX_COST, QueryCostLimiter
 from graphql_schema.errors import ErrorCodes, tag_pre_execution_errors
 from graphql_schema.permissions.resolvers import PermissionMutations, PermissionQueries
 from graphql_schema.staff.queries import StaffQueries
@@ -37,7 +38,15 @@ class CodedSchema(strawberry.Schema):
         tag_pre_execution_errors(errors)
 
 
-def build_schema() -> strawberry.Schema:
+# Built once and shared: a QueryDepthLimiter or MaxAliasesLimiter made per request creates new
+# rule classes, which are part of ValidationCache's key, so every request missed the cache and
+# re-validated the whole document (bench/REPORT.md, W1 profile).
+_LIMIT_RULES = [*QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules, *MaxAliasesLimiter(max_alias_count=30).validation_rules]
+
+
+def build_schema(*, introspection: bool = True, max_cost: int = DEFAULT_MAX_COST) -> strawberry.Schema:
+    """The schema with its limits; ``introspection=False`` refuses ``__schema``/``__type``
+    (CLIENTELING_GRAPHQL_INTROSPECTION=false in production)."""
     return CodedSchema(
         query=Query,
         mutation=Mutation,
@@ -46,8 +55,9 @@ def build_schema() -> strawberry.Schema:
             ErrorCodes,
             ParserCache,
             ValidationCache,
-            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-            lambda: MaxAliasesLimiter(max_alias_count=30),
+            lambda: AddValidationRules(_LIMIT_RULES),
             lambda: MaxTokensLimiter(max_token_count=2000),
+            lambda: QueryCostLimiter(max_cost=max_cost),  # after ValidationCache: prices valid documents
+            *([] if introspection else [DisableIntrospection]),
         ],
     )

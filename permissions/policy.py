@@ -88,6 +88,8 @@ CAPABILITIES: tuple[str, ...] = (
     "view_store_kpis",
     # Register, list and revoke the tablets of a store (own stores unless HQ).
     "manage_devices",
+    # See Web Push delivery counts and dead letters, and replay them.
+    "operate_push",
 )
 
 

@@ -45,3 +45,11 @@ class IntegrationController(Controller):
     async def check_in(self, request: Request) -> Response[dict[str, object]]:
         raw = await request.body()
         return _answer(await services_of(request).integrations.receive_check_in(raw, request.headers.get(SIGNATURE_HEADER)))
+
+    @post("/loyalty-events", status_code=201, summary="Push a loyalty redemption or adjustment", description=_SIGNED + (
+        " A loyalty event: `{\"externalId\",\"customerId\"|\"loyaltyNumber\",\"kind\":\"redeem\"|\"adjust\",\"points\","
+        "\"occurredAt\",\"reason\"?}`; a redemption above the balance is 422 `INSUFFICIENT_POINTS`."
+    ))
+    async def loyalty_event(self, request: Request) -> Response[dict[str, object]]:
+        raw = await request.body()
+        return _answer(await services_of(request).integrations.receive_loyalty_event(raw, request.headers.get(SIGNATURE_HEADER)))

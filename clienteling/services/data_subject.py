@@ -16,6 +16,8 @@ from clienteling import db
 from clienteling.policy_store import PolicyStore
 from clienteling.repositories import data_subject as repo
 from clienteling.repositories import idempotency as idempotency_repo
+from clienteling.repositories import members as members_repo
+from clienteling.repositories import push as push_repo
 from clienteling.services.export_sections import EXPORT_SECTIONS
 from domain.data_subject import (
     ERASED_NAME,
@@ -59,7 +61,7 @@ ERASED_CUSTOMER_FIELDS: tuple[str, ...] = (
 )
 _ERASED_RELATED = (
     "note.*", "wishlist.*", "task.*", "appointment.*", "check_in.*", "consent.evidence", "consent.device_id",
-    "break_glass.reason",
+    "break_glass.reason", "member_account.*", "push_subscription.*",
 )
 
 
@@ -131,12 +133,14 @@ class DataSubjectService:
         appointments and store check-ins (clienteling activity no law asks us to keep, much
         of it free text); stored Idempotency-Key answers that mention the customer; the
         evidence and capture device of consent records; the reasons staff typed for
-        break-glass access (replaced by ``[erased]``). Push subscriptions and the loyalty
-        ledger are handled here too as their issues add them.
+        break-glass access (replaced by ``[erased]``); the member account (sign-in and
+        notification preferences) and every push subscription, and queued notifications
+        are cancelled.
 
         Kept, pseudonymised under the customer's opaque id: purchases with their lines and
-        returns, and the loyalty tier and points (bookkeeping and tax law require sales
-        records for years, and the loyalty balance backs issued rewards); integration
+        returns, and the loyalty tier, points and ledger (bookkeeping and tax law require sales
+        records for years, and the loyalty balance backs issued rewards); the history of
+        notifications sent (types, statuses and times, no content); integration
         webhook receipts (ids only); consent records' purpose, status, times,
         channel, notice and its hash (Art. 7(1): the controller must be able to prove consent
         was given or withdrawn); the break-glass grants without their reasons and the whole
@@ -186,6 +190,11 @@ class DataSubjectService:
                 await idempotency_repo.purge_mentioning(str(customer_id))
                 await repo.redact_consent_evidence(customer_id)
                 await repo.redact_break_glass_reasons(customer_id, ERASED_TEXT)
+                # Web Push: the devices and the sign-in go; queued notifications are cancelled
+                # (the delivery history keeps ids, types and times only).
+                await push_repo.delete_subscriptions_of_customer(customer_id)
+                await push_repo.cancel_pending_of_customer(customer_id)
+                await members_repo.delete_for_customer(customer_id)
                 fields = [*ERASED_CUSTOMER_FIELDS, *_ERASED_RELATED]
                 row = {**row, "erased_at": now}
             request = {

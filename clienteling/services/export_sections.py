@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from clienteling.repositories import data_subject as repo
+from clienteling.services import loyalty_export
 from domain.data_subject import (
     AccessLogEntry,
     AppointmentExport,
@@ -197,4 +198,8 @@ EXPORT_SECTIONS: tuple[ExportSection, ...] = (
     ("breakGlassGrants", _break_glass),
     ("erasureRequests", _erasure_requests),
     ("accessLog", _access_log),
+    ("loyaltyLedger", loyalty_export.loyalty_ledger),
+    ("memberAccount", loyalty_export.member_account),
+    ("pushSubscriptions", loyalty_export.push_subscriptions),
+    ("notificationHistory", loyalty_export.notification_history),
 )

@@ -24,7 +24,9 @@ import msgspec
 from clienteling import db
 from clienteling.repositories import customers as customer_repo
 from clienteling.repositories import integrations as repo
+from clienteling.services.outbox import emit
 from domain.consent import active_purposes
+from domain.loyalty_ledger import LoyaltyEventIn
 from domain.events import Event, store_channel
 from domain.integrations import (
     CheckInAccepted,
@@ -52,6 +54,7 @@ from domain.integrations import (
 
 if TYPE_CHECKING:
     from clienteling.events import EventBus
+    from clienteling.services.loyalty import LoyaltyService
     from clienteling.services.audit import AuditTrail
 
 __all__ = ["IntegrationService", "Delivery", "POST_PURCHASE_FOLLOW_UP"]
@@ -65,9 +68,10 @@ _OPERATION: dict[IntegrationKind, str] = {
     "purchase": "POST /api/v1/integrations/purchases",
     "return": "POST /api/v1/integrations/returns",
     "check_in": "POST /api/v1/integrations/check-ins",
+    "loyalty_event": "POST /api/v1/integrations/loyalty-events",
 }
 
-_P = TypeVar("_P", PurchaseIn, ReturnIn, CheckInIn)
+_P = TypeVar("_P", PurchaseIn, ReturnIn, CheckInIn, LoyaltyEventIn)
 
 
 class Delivery(msgspec.Struct, frozen=True, kw_only=True):
@@ -101,9 +105,12 @@ class IntegrationService:
         *,
         webhook_secret: str | None,
         clock: Callable[[], dt.datetime] | None = None,
+        loyalty: "LoyaltyService | None" = None,
     ) -> None:
         self.audit = audit
         self.events = events
+        # Points earned and reversed in the webhook's own transaction (None: no programme).
+        self.loyalty = loyalty
         self._secret = webhook_secret
         self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
 
@@ -134,6 +141,12 @@ class IntegrationService:
         ``vip_check_in`` alert on that store's channel, once, after the commit."""
         payload = self._accept(raw, signature, CheckInIn)
         return await self._deliver("check_in", payload, self._apply_check_in)
+
+    async def receive_loyalty_event(self, raw: bytes, signature: str | None) -> Delivery:
+        """A redemption or balance adjustment from the loyalty engine, applied to the
+        ledger (``services.loyalty``) exactly once per ``externalId``."""
+        payload = self._accept(raw, signature, LoyaltyEventIn)
+        return await self._deliver("loyalty_event", payload, self._apply_loyalty_event)
 
     # --- the delivery protocol ------------------------------------------------------------
 
@@ -178,7 +191,7 @@ class IntegrationService:
         log.info("accepted a %s webhook", kind)
         return Delivery(status_code=201, result=applied.result)
 
-    async def _customer(self, payload: PurchaseIn | ReturnIn | CheckInIn, *, lock: bool) -> dict[str, Any]:
+    async def _customer(self, payload: PurchaseIn | ReturnIn | CheckInIn | LoyaltyEventIn, *, lock: bool) -> dict[str, Any]:
         row = await repo.customer(customer_id=payload.customer_id, loyalty_number=payload.loyalty_number, lock=lock)
         if row is None:
             field = "customerId" if payload.customer_id is not None else "loyaltyNumber"
@@ -207,6 +220,8 @@ class IntegrationService:
             ],
         )
         await repo.add_sale(customer["id"], at=at, amount_eur=to_eur(total, p.currency))
+        if self.loyalty is not None:
+            await self.loyalty.earn_for_purchase(customer["id"], purchase_id=purchase_id, amount_eur=to_eur(total, p.currency), at=at)
         task_alert = await self._follow_up(customer, purchase_id, at)
         result = PurchaseAccepted(purchase_id=purchase_id, customer_id=customer["id"])
         return _Applied(result=msgspec.to_builtins(result), customer_id=customer["id"], alert=task_alert)
@@ -252,6 +267,10 @@ class IntegrationService:
             }
         )
         await repo.subtract_refund(customer["id"], amount_eur=to_eur(total, r.currency))
+        if self.loyalty is not None:
+            await self.loyalty.reverse_for_return(
+                customer["id"], return_id=return_id, purchase_id=purchase_id, refund_eur=to_eur(total, r.currency), at=_utc(r.occurred_at),
+            )
         return _Applied(result=msgspec.to_builtins(ReturnAccepted(return_id=return_id)), customer_id=customer["id"])
 
     async def _apply_check_in(self, c: CheckInIn) -> _Applied:
@@ -266,5 +285,14 @@ class IntegrationService:
             ledger = await customer_repo.consent_events([customer["id"]])
             if "in_store_recognition" in active_purposes(ledger[customer["id"]], self._clock()):
                 alert = Event(kind="vip_check_in", occurred_at=at, customer_id=customer["id"], store_id=c.store_id, ref_id=check_in_id)
+                # The same alert to staff devices subscribed to Web Push (push.worker).
+                await emit("vip_check_in", dedup_key=f"vip_check_in:{check_in_id}", occurred_at=at, customer=customer["id"], store=c.store_id)
         result = CheckInAccepted(check_in_id=check_in_id, alerted=alert is not None)
         return _Applied(result=msgspec.to_builtins(result), customer_id=customer["id"], alert=alert)
+
+    async def _apply_loyalty_event(self, e: LoyaltyEventIn) -> _Applied:
+        customer = await self._customer(e, lock=True)
+        if self.loyalty is None:
+            raise IntegrationsDisabled("The loyalty programme is not configured")
+        result = await self.loyalty.apply_event(customer["id"], e)
+        return _Applied(result=result, customer_id=customer["id"])

@@ -205,7 +205,8 @@ async def test_export_contains_every_kind_of_data_seeded_for_the_customer(client
     s = doc["sections"]
     assert list(s) == [
         "profile", "purchases", "returns", "notes", "wishlist", "tasks", "appointments", "checkIns", "consents",
-        "breakGlassGrants", "erasureRequests", "accessLog",
+        "breakGlassGrants", "erasureRequests", "accessLog", "loyaltyLedger", "memberAccount", "pushSubscriptions",
+        "notificationHistory",
     ]
 
     profile = s["profile"]

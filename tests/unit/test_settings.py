@@ -103,3 +103,16 @@ def test_commands_that_sign_no_tokens_run_without_the_secret_key() -> None:
         load_settings({})
     with pytest.raises(SettingsError, match="too short"):
         load_settings({"CLIENTELING_SECRET_KEY": "short"}, require_secret=False)
+
+
+def test_push_and_loyalty_settings_are_checked_and_named() -> None:
+    assert "CLIENTELING_VAPID_PRIVATE_KEY" in _error(env(VAPID_PRIVATE_KEY="nope", VAPID_SUBJECT="mailto:a@b.c"))
+    from push.vapid import generate
+
+    assert "CLIENTELING_VAPID_SUBJECT" in _error(env(VAPID_PRIVATE_KEY=generate().private_key))
+    assert "CLIENTELING_PUSH_LEASE_SECONDS" in _error(env(PUSH_LEASE_SECONDS="5", PUSH_TIMEOUT_SECONDS="10"))
+    assert "CLIENTELING_LOYALTY_TIER_MULTIPLIERS" in _error(env(LOYALTY_TIER_MULTIPLIERS="gold=2"))
+    assert "CLIENTELING_LOYALTY_POINTS_PER_UNIT" in _error(env(LOYALTY_POINTS_PER_UNIT="lots"))
+    assert "CLIENTELING_PUSH_ALLOW_HTTP_LOOPBACK" in _error(env(PUSH_ALLOW_HTTP_LOOPBACK="maybe"))
+    s = load_settings(env(PUSH_ALLOW_HTTP_LOOPBACK="1"))
+    assert s.push_allow_http_loopback is True and s.push_worker_in_serve is True
