@@ -16,6 +16,7 @@ from api.errors import exception_handlers
 from api.graphql_controller import build_graphql_controller
 from api.idempotency import IdempotencyMiddleware
 from api.lifecycle import Lifecycle, TrackWebSockets
+from api.slow_clients import SlowClientTimeout
 from api.tracing import build_tracing
 from api.problem_docs import document_problems
 from api.observability import AccessLogMiddleware, configure_logging, metrics_controller
@@ -203,6 +204,7 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
         logging_config=None,  # ours: JSON lines with the request id (api.observability)
         before_send=[add_request_id_header],
         middleware=[
+            DefineMiddleware(SlowClientTimeout, timeout=settings.request_body_timeout_seconds),
             *(tracing.middleware() if tracing is not None else []),
             DefineMiddleware(TrackWebSockets, lifecycle=lifecycle),
             AccessLogMiddleware,

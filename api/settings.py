@@ -51,6 +51,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     retention_days: int = 1095
     # Graceful shutdown: how long in-flight requests may take to finish after SIGTERM.
     shutdown_grace_seconds: int = 20
+    # A client that stops sending its request body for this long gets 408 (slowloris).
+    request_body_timeout_seconds: int = 30
     # OpenTelemetry trace exporter: None (off), "otlp" or "console" (see api/tracing.py).
     otel_exporter: str | None = None
 
@@ -178,6 +180,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_secret: bool 
 
     return Settings(
         shutdown_grace_seconds=_int(env, "SHUTDOWN_GRACE_SECONDS", 20, 1, 3600),
+        request_body_timeout_seconds=_int(env, "REQUEST_BODY_TIMEOUT_SECONDS", 30, 1, 600),
         otel_exporter=otel_exporter,
         metrics_token=metrics_token,
         json_logs=_bool(env, "JSON_LOGS", True),

@@ -97,6 +97,11 @@ def _replay(stored: dict[str, Any], digest: str) -> Delivery:
     return Delivery(status_code=stored["status_code"], result=stored["result"])
 
 
+# An address sending this many bad signatures within the window is throttled (429).
+BAD_SIGNATURE_LIMIT = 20
+BAD_SIGNATURE_WINDOW = 900
+
+
 class IntegrationService:
     def __init__(
         self,
@@ -113,6 +118,31 @@ class IntegrationService:
         self.loyalty = loyalty
         self._secret = webhook_secret
         self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+
+    # --- abuse: bad signatures per client address ------------------------------------------
+
+    async def guarded(self, client_ip: str, receive: Callable[[], Awaitable[Delivery]]) -> Delivery:
+        """Run one webhook delivery, throttling an address that keeps sending bad signatures
+        (a correct integration never does): after ``BAD_SIGNATURE_LIMIT`` failures within
+        ``BAD_SIGNATURE_WINDOW`` seconds it is refused with 429 for a growing delay, on every
+        process (the counters live in the database, like sign-in throttling)."""
+        import time
+
+        from clienteling.repositories import auth as throttle_repo
+        from domain.errors import TooManyRequests
+
+        key = "webhook-ip:" + client_ip
+        now = int(time.time())
+        blocked_until = await throttle_repo.throttle_blocked_until([key])
+        if blocked_until > now:
+            raise TooManyRequests("Too many webhook deliveries with a bad signature; try again later", retry_after=blocked_until - now)
+        try:
+            return await receive()
+        except SignatureInvalid:
+            failures = await throttle_repo.record_failure(key, now, BAD_SIGNATURE_WINDOW)
+            if failures >= BAD_SIGNATURE_LIMIT:
+                await throttle_repo.block(key, now + min(30 * 2 ** (failures - BAD_SIGNATURE_LIMIT), BAD_SIGNATURE_WINDOW))
+            raise
 
     # --- the three webhooks ---------------------------------------------------------------
 

@@ -479,3 +479,23 @@ async def test_the_post_purchase_task_alerts_its_assignee_on_the_store_channel(c
     event = await asyncio.wait_for(waiting, 5)
     assert event.kind == "task_assigned" and event.staff_id == associate["id"] and event.customer_id == customer
     await sub.aclose()
+
+
+async def test_an_address_sending_bad_signatures_is_throttled_and_others_are_not(client, app) -> None:  # noqa: ANN001
+    from clienteling.services.integrations import BAD_SIGNATURE_LIMIT
+
+    madrid, _, _, customer = await _shop()
+    body = _encode(purchase(customer=customer, store=madrid))
+    bad = {"Content-Type": "application/json", "X-Clienteling-Signature": "sha256=" + "0" * 64}
+    for _ in range(BAD_SIGNATURE_LIMIT):
+        r = await client.post(PURCHASES, content=body, headers=bad)
+        assert r.status_code == 401
+    # Blocked now, even with a good signature; the block says when to come back.
+    r = await client.post(PURCHASES, content=body, headers=signed(body))
+    assert r.status_code == 429 and r.json()["code"] == "TOO_MANY_REQUESTS" and int(r.headers["Retry-After"]) > 0
+    assert await Purchase.count().run() == 0
+    # Another address is unaffected.
+    transport = httpx.ASGITransport(app=app, client=("10.0.0.2", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as other:
+        r = await other.post(PURCHASES, content=body, headers=signed(body))
+    assert r.status_code == 201, r.text
