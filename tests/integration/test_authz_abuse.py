@@ -47,10 +47,6 @@ OPTIONAL_PUBLIC: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/members/login"): "member sign-in",
     ("GET", "/api/v1/push/vapid-public-key"): "the VAPID public key is public",
 }
-# Routes of other work in progress that refuse wrongly today, kept out of the sweeps below so
-# the sweeps keep guarding every other route; test_known_refusal_bugs_are_still_bugs fails
-# (strict xfail) as soon as one is fixed, so the entry gets removed.
-KNOWN_REFUSAL_BUGS: dict[tuple[str, str], str] = {}
 SIGNED = "/api/v1/integrations/"  # webhooks: HMAC signature instead of a bearer token
 SCHEMA_DOCS = "/schema"  # the OpenAPI document and its viewers
 
@@ -75,9 +71,7 @@ def _routes(app) -> list[tuple[str, str, list[str]]]:  # noqa: ANN001
 
 
 def _is_public(method: str, template: str) -> bool:
-    """Public by design, or a known bug reported and tested on its own (KNOWN_REFUSAL_BUGS)."""
-    if (method, template) in KNOWN_REFUSAL_BUGS:
-        return True
+    """Public by design (SPEC §5): sign-in, the VAPID key, health, signed webhooks."""
     return (method, template) in PUBLIC or (method, template) in OPTIONAL_PUBLIC or template.startswith(SIGNED)
 
 
@@ -197,20 +191,6 @@ async def _revoked_device_token(client: httpx.AsyncClient, world: World) -> str 
 def test_public_routes_listed_here_exist(app) -> None:  # noqa: ANN001
     present = {(m, t) for m, t, _ in _routes(app)}
     assert set(PUBLIC) <= present, f"listed as public but not routed: {set(PUBLIC) - present}"
-
-
-@pytest.mark.xfail(strict=True, reason="; ".join(f"{m} {t}: {why}" for (m, t), why in KNOWN_REFUSAL_BUGS.items()) or "none")
-async def test_known_refusal_bugs_are_still_bugs(app, client: httpx.AsyncClient) -> None:  # noqa: ANN001
-    if not KNOWN_REFUSAL_BUGS:
-        pytest.skip("no known refusal bug")
-    routes = {(m, t): p for m, t, p in _routes(app)}
-    present = [key for key in KNOWN_REFUSAL_BUGS if key in routes]
-    assert present, "none of the known bugs is routed any more"
-    world = await _world()
-    for method, template in present:
-        for headers in ({}, {"Authorization": "Bearer v1.not-a-token"}):
-            r = await _call(client, method, _url(template, routes[(method, template)], world.ids), headers)
-            assert r.status_code == 401, (method, template, headers, r.status_code)
 
 
 async def test_every_route_refuses_a_missing_token(app, client: httpx.AsyncClient) -> None:  # noqa: ANN001
