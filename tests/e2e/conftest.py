@@ -47,10 +47,13 @@ def _command() -> list[str]:
 
 
 class Service:
-    def __init__(self, base_url: str, log_path: Path, kind: str) -> None:
+    def __init__(self, base_url: str, log_path: Path, kind: str, *, env: dict[str, str] | None = None, workdir: Path | None = None) -> None:
         self.base_url = base_url
         self.log_path = log_path
         self.kind = kind
+        # The environment and folder the process runs with (to start companions: push workers).
+        self.env = env or {}
+        self.workdir = workdir
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -118,11 +121,20 @@ def scaled_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Servi
         _require(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {type(exc).__name__}: {exc}")
     workdir = tmp_path_factory.mktemp("scale-out")
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLIENTELING_")}
+    from push.vapid import generate
+
     env.update({
         "CLIENTELING_DATABASE_URL": f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}",
         "CLIENTELING_SECRET_KEY": secrets.token_urlsafe(48),
         "CLIENTELING_REDIS_URL": REDIS_URL,
         "PYTHONUNBUFFERED": "1",
+        # Web Push by dedicated push-worker processes (the tests start them), to a local receiver.
+        "CLIENTELING_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "CLIENTELING_PUSH_WORKER_IN_SERVE": "0",
+        "CLIENTELING_PUSH_ALLOW_HTTP_LOOPBACK": "1",
+        "CLIENTELING_PUSH_POLL_INTERVAL_SECONDS": "0.2",
+        "CLIENTELING_VAPID_PRIVATE_KEY": generate().private_key,
+        "CLIENTELING_VAPID_SUBJECT": "mailto:scale-out@example.test",
     })
     procs = []
     try:
@@ -130,7 +142,7 @@ def scaled_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Servi
         procs.append(a)
         b, log_b, base_b = _start([], env, workdir, "app-b")
         procs.append(b)
-        yield Service(base_a, log_a, "postgresql"), Service(base_b, log_b, "postgresql")
+        yield Service(base_a, log_a, "postgresql", env=env, workdir=workdir), Service(base_b, log_b, "postgresql", env=env, workdir=workdir)
     finally:
         for proc in procs:
             _stop(proc)

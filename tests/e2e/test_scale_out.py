@@ -105,3 +105,60 @@ async def test_sync_clients_on_both_processes_see_one_change_sequence(scaled_out
     assert all(seen_a[cid][1] == f'["w{n}"]' for n, cid in enumerate(ids))
     positions = [pos for pos, _ in seen_a.values()]
     assert len(positions) == len(set(positions))
+
+
+def test_a_loyalty_event_through_one_process_is_pushed_exactly_once_by_two_workers(scaled_out) -> None:
+    """Two app processes, two push-worker processes, one PostgreSQL, one Redis: the member
+    subscribes through A, the purchase arrives through B, one notification reaches the
+    receiver, and the audit chain still verifies."""
+    import datetime as dt
+    import json
+    import signal
+    import subprocess
+    import time
+    import uuid
+
+    from domain.integrations import sign
+    from tests.e2e.conftest import DEMO_PASSWORD, WEBHOOK_SECRET, _command
+    from tests.push_receiver import PushReceiver
+
+    a, b = scaled_out
+    receiver = PushReceiver()
+    workers = [
+        subprocess.Popen([*_command(), "push-worker"], cwd=a.workdir, env=a.env, stdout=(a.workdir / f"worker-{n}.log").open("w"), stderr=subprocess.STDOUT)
+        for n in range(2)
+    ]
+    try:
+        with a.client() as c:
+            r = c.post("/api/v1/members/login", json={"email": "member@example.com", "password": DEMO_PASSWORD})
+            assert r.status_code == 200, r.text
+            member = {"Authorization": f"Bearer {r.json()['accessToken']}"}
+            me = c.get("/api/v1/members/me", headers=member).json()
+            token, subscription = receiver.subscribe()
+            assert c.post("/api/v1/members/me/push-subscriptions", json=subscription, headers=member).status_code == 201
+        payload = {
+            "externalId": f"scale-{uuid.uuid4().hex[:12]}", "loyaltyNumber": me["loyaltyNumber"], "storeId": None, "channel": "online",
+            "occurredAt": (dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=5)).isoformat(), "currency": "EUR",
+            "total": "40.00", "lines": [{"sku": "SKU-SCALE", "name": "Camisa", "quantity": 1, "unitPrice": "40.00"}],
+        }
+        body = json.dumps(payload).encode()
+        with b.client() as c:
+            r = c.post("/api/v1/integrations/purchases", content=body, headers={"X-Clienteling-Signature": sign(WEBHOOK_SECRET, body), "Content-Type": "application/json"})
+        assert r.status_code == 201, r.text
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not receiver.messages(token):
+            time.sleep(0.1)
+        time.sleep(2)  # a duplicate would arrive within the poll interval
+        messages = [m for m in receiver.messages(token) if m.payload["type"] == "points_earned"]
+        assert len(messages) == 1, [m.payload for m in receiver.messages(token)]
+    finally:
+        for w in workers:
+            w.send_signal(signal.SIGTERM)
+        for w in workers:
+            w.wait(timeout=20)
+        receiver.close()
+    assert all(w.returncode == 0 for w in workers)
+    compliance = a.login("compliance@example.com")
+    with b.client() as c:
+        verdict = c.get("/api/v1/audit/verify", headers=compliance).json()
+    assert verdict["ok"] is True and verdict["entries"] > 0
