@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any, Literal
 
 import msgspec
@@ -33,6 +34,7 @@ __all__ = [
     "blank_tombstone",
     "judge_push",
     "same_value",
+    "snake_case",
     "MAX_PULL_LIMIT",
     "MAX_PUSH_ROWS",
 ]
@@ -71,9 +73,15 @@ class Collection(msgspec.Struct, frozen=True):
         return None
 
 
+@lru_cache(maxsize=512)
+def snake_case(wire: str) -> str:
+    """``firstName`` -> ``first_name``: wire names to policy field and column names."""
+    return "".join("_" + c.lower() if c.isupper() else c for c in wire)
+
+
 def _f(wire: str, policy: str | None = "", owned: bool = False, kind: Literal["str", "int", "bool", "json"] = "str") -> Field:
     if policy == "":
-        policy = "".join("_" + c.lower() if c.isupper() else c for c in wire)
+        policy = snake_case(wire)
     return Field(wire=wire, policy=policy, owned=owned, kind=kind)
 
 

@@ -37,7 +37,7 @@ from domain.customers import CustomerCreate, CustomerUpdate
 from domain.errors import DomainError, Forbidden, ValidationFailed
 from domain.notes import NoteCreate
 from domain.staff import Principal
-from domain.sync import COLLECTIONS, MAX_PULL_LIMIT, MAX_PUSH_ROWS, Checkpoint, Collection, after, blank_tombstone, judge_push
+from domain.sync import COLLECTIONS, MAX_PULL_LIMIT, MAX_PUSH_ROWS, Checkpoint, Collection, after, blank_tombstone, judge_push, snake_case
 from domain.workflows import AppointmentCreate, AppointmentUpdate, TaskCreate, TaskUpdate, WishlistItemCreate, WishlistItemUpdate
 from domain.consent import ConsentCapture
 from permissions import row_scope
@@ -291,7 +291,7 @@ class SyncService:
         log.info("sync push refused", extra={"collection": collection.name, "code": code, "fields": fields})
         await self.audit.record(
             principal, action="sync_push_refused", customer_ids=[customer] if customer else [],
-            fields=[f"{collection.resource}.{_snake(f)}" for f in fields], purpose="offline_sync",
+            fields=[f"{collection.resource}.{snake_case(f)}" for f in fields], purpose="offline_sync",
             reference=f"{collection.name}:{doc_id}:{code}"[:100],
         )
 
@@ -336,7 +336,7 @@ class SyncService:
             assert row is not None
             await self.customers.update(principal, doc_id, msgspec.convert(data, CustomerUpdate), if_version=row["version"])
         elif name == "Note":
-            await self.notes.edit(principal, doc_id, {_snake(k): v for k, v in changes.items()})
+            await self.notes.edit(principal, doc_id, {snake_case(k): v for k, v in changes.items()})
         elif name == "WishlistItem":
             data = {k: v for k, v in changes.items() if k in ("notes", "size", "colour")}
             if "fulfilledAt" in changes:
@@ -364,10 +364,6 @@ def _owner(collection: Collection, row: Mapping[str, Any] | None) -> UUID | None
     if row is None:
         return None
     return row["id"] if collection.name == "Customer" else row.get("customer")
-
-
-def _snake(wire: str) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in wire)
 
 
 def _pick(doc: Mapping[str, Any], *keys: str) -> dict[str, Any]:

@@ -8,25 +8,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
 from domain.errors import Forbidden
 from domain.staff import Principal
-from domain.sync import Collection, blank_tombstone
+from domain.sync import Collection, blank_tombstone, snake_case
 from permissions import Decision, Policy, RecordContext, decide
 
 __all__ = ["document_view", "customer_context", "wire_writable"]
 
 
-@lru_cache(maxsize=512)
-def _snake(wire: str) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in wire)
-
-
 def _column_value(row: Mapping[str, Any], wire: str) -> Any:
-    snake = _snake(wire)
+    snake = snake_case(wire)
     if snake in row:
         return row[snake]
     if snake.endswith("_id") and snake[:-3] in row:

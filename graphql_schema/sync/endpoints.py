@@ -16,7 +16,7 @@ import strawberry
 from strawberry.types import Info
 
 from domain.errors import DomainError
-from domain.sync import COLLECTIONS, Checkpoint, Collection
+from domain.sync import COLLECTIONS, Checkpoint, Collection, snake_case
 
 __all__ = ["SyncQueries", "SyncMutations", "SyncSubscriptions"]
 
@@ -30,10 +30,6 @@ _MAX_UUID = "ffffffff-ffff-ffff-ffff-ffffffffffff"
 # input type itself (only XInputPushRow, XInputCheckpoint, XInputHeaders), so those four
 # collections name it XDocInput; CustomerInput and ConsentInput keep the SPEC §6 spelling.
 _INPUT_NAME_TAKEN = {"Note", "Task", "Appointment", "WishlistItem"}
-
-
-def _snake(wire: str) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in wire)
 
 
 def _describe(collection: Collection, field: Any) -> str:
@@ -54,7 +50,7 @@ class _Types:
         in_ann: dict[str, Any] = {"id": str}
         in_ns: dict[str, Any] = {}
         for f in c.fields:
-            attr = _snake(f.wire)
+            attr = snake_case(f.wire)
             self.wire_to_attr[f.wire] = attr
             doc_ann[attr] = Optional[_SCALARS[f.kind]]
             in_ann[attr] = Optional[_SCALARS[f.kind]]
@@ -137,7 +133,7 @@ def _pull_resolver(t: _Types):
 
 def _push_resolver(t: _Types):
     name = t.collection.name
-    arg = f"{_snake(_lower_first(name))}_push_row"
+    arg = f"{snake_case(_lower_first(name))}_push_row"
 
     async def push(info: Info, **kwargs: Any) -> list[t.Doc]:  # type: ignore[name-defined]
         rows = kwargs.get(arg) or []
@@ -205,7 +201,7 @@ async def _refuse(info: Info, exc: DomainError) -> None:
 def _root(kind: str) -> type:
     ns: dict[str, Any] = {}
     for name, t in TYPES.items():
-        snake = _snake(_lower_first(name))
+        snake = snake_case(_lower_first(name))
         if kind == "query":
             ns[f"pull_{snake}"] = strawberry.field(resolver=_pull_resolver(t), description=f"Offline sync: {name} documents after the checkpoint, in (updatedAt, id) order.")
         elif kind == "mutation":

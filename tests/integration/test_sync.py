@@ -412,3 +412,23 @@ async def test_a_tablet_of_one_store_does_not_sync_for_a_seller_of_another(clien
     visitor = await login(client, w["buc_associate"]["email"], device_id=device)
     body = await gql(client, visitor, "query { pullCustomer(limit: 10) { documents { id } checkpoint { id updatedAt } } }")
     assert body["errors"][0]["extensions"]["code"] == "SYNC_DEVICE_REQUIRED"
+
+
+async def test_a_note_made_private_by_its_author_becomes_a_tombstone_for_colleagues(client) -> None:
+    w = await _world(client)
+    note = await make_note(customer=w["mine"], author=w["associate"]["id"], body="Anniversary on 3 May")
+    author = await _tablet(client, email=w["associate"]["email"], manager_headers=w["manager_headers"], store=w["madrid"])
+    colleague = await _tablet(client, email=w["colleague"]["email"], manager_headers=w["manager_headers"], store=w["madrid"])
+    docs, checkpoint = await pull_all(client, colleague, "Note")
+    assert [(d["id"], d["body"]) for d in docs] == [(str(note), "Anniversary on 3 May")]
+    base = (await pull_all(client, author, "Note"))[0][0]
+    assert (await push(client, author, "Note", [{"assumedMasterState": base, "newDocumentState": {**base, "visibility": "private"}}]))["data"]["pushNote"] == []
+    after, _ = await pull_all(client, colleague, "Note", checkpoint)
+    assert [(d["id"], d["deleted"], d["body"]) for d in after] == [(str(note), True, None)]
+    mine, _ = await pull_all(client, author, "Note")
+    assert [(d["deleted"], d["visibility"], d["body"]) for d in mine] == [(False, "private", "Anniversary on 3 May")]
+    # The colleague cannot edit what they can no longer see: the tombstone comes back.
+    stale = {**docs[0], "body": "edited by a colleague"}
+    conflict = (await push(client, colleague, "Note", [{"assumedMasterState": docs[0], "newDocumentState": stale}]))["data"]["pushNote"]
+    assert len(conflict) == 1 and conflict[0]["deleted"] is True
+    assert (await Note.select(Note.body).where(Note.id == note).first().run())["body"] == "Anniversary on 3 May"
