@@ -11,6 +11,7 @@ from litestar.plugins.prometheus import PrometheusConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
+from api.audit_flush import AuditBeforeResponse
 from api.deps import AppServices
 from api.errors import exception_handlers
 from api.graphql_controller import build_graphql_controller
@@ -210,6 +211,8 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
             AccessLogMiddleware,
             PrometheusConfig(app_name="clienteling", prefix="clienteling_http", group_path=True, exclude=["/metrics", "/health"]).middleware,
             DefineMiddleware(IdempotencyMiddleware, signer=services.auth.signer, max_body=settings.max_body_bytes),
+            # Innermost: the request's audit entries are written before its response starts.
+            DefineMiddleware(AuditBeforeResponse, audit=services.audit),
         ],
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],

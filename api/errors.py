@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from api.request_id import request_id_of
 from domain.errors import DomainError
 
-__all__ = ["exception_handlers", "problem"]
+__all__ = ["exception_handlers", "problem", "unexpected_error"]
 
 log = logging.getLogger("clienteling.errors")
 
@@ -70,7 +70,7 @@ def _http(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
     code = _HTTP_CODES.get(status, "HTTP_ERROR")
     if status >= 500:
-        return _unexpected(request, exc)
+        return unexpected_error(request, exc)
     return problem(request, status, code, exc.detail or code.replace("_", " ").capitalize(), exc.detail or "", None, exc.headers)
 
 
@@ -87,7 +87,8 @@ def _database_unreachable(exc: BaseException) -> bool:
     return isinstance(exc, (ConnectionError, asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError))
 
 
-def _unexpected(request: Request, exc: Exception) -> Response:
+def unexpected_error(request: Request, exc: Exception) -> Response:
+    """503 when the database is unreachable (an outage), otherwise a logged 500 (a bug)."""
     if _database_unreachable(exc) or _database_unreachable(exc.__cause__ or exc.__context__ or exc):
         log.warning("database unreachable (%s) on %s %s", type(exc).__name__, request.method, request.url.path)
         return problem(request, 503, "SERVICE_UNAVAILABLE", "Service unavailable", "The database is unreachable; retry shortly", None, {"Retry-After": "2"})
@@ -101,6 +102,6 @@ exception_handlers: dict[Any, Any] = {
     ValidationException: _validation,
     NotFoundException: _not_found,
     HTTPException: _http,
-    Exception: _unexpected,
+    Exception: unexpected_error,
 }
 

@@ -13,6 +13,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 __all__ = [
     "AUDIT_WRITE_SECONDS",
+    "AUDIT_BATCH_ENTRIES",
     "GRAPHQL_OPERATIONS",
     "EVENTS_PUBLISHED",
     "DB_POOL_CONNECTIONS",
@@ -52,6 +53,11 @@ class BoundedNames:
 AUDIT_WRITE_SECONDS = Histogram(
     "clienteling_audit_write_seconds", "Time to append one audit entry (lock, link, insert)",
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+)
+# One observation per chain transaction: how many entries it appended (group commit).
+AUDIT_BATCH_ENTRIES = Histogram(
+    "clienteling_audit_append_batch_entries", "Audit entries appended per chain transaction",
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200),
 )
 
 # --- GraphQL -----------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Literal
 
 import msgspec
 
-__all__ = ["GENESIS_HASH", "AuditRecord", "ChainVerdict", "entry_hash", "verify_chain", "ACTIONS"]
+__all__ = ["GENESIS_HASH", "AuditRecord", "ChainVerdict", "ChainVerifier", "entry_hash", "verify_chain", "ACTIONS"]
 
 GENESIS_HASH = "0" * 64
 
@@ -61,19 +61,39 @@ class ChainVerdict(msgspec.Struct, rename="camel", omit_defaults=True):
     problem: Literal["hash_mismatch", "broken_link", "sequence_gap"] | None = None
 
 
-def verify_chain(entries: Iterable[tuple[AuditRecord, str]]) -> ChainVerdict:
-    """Check ``(record, stored_hash)`` pairs in sequence order; stop at the first bad one."""
-    expected_seq = 1
-    prev = GENESIS_HASH
-    count = 0
-    for record, stored in entries:
-        count += 1
-        if record.seq != expected_seq:
-            return ChainVerdict(ok=False, entries=count, first_bad_entry=expected_seq if record.seq > expected_seq else record.seq, problem="sequence_gap")
-        if record.prev_hash != prev:
+class ChainVerifier:
+    """Checks ``(record, stored_hash)`` pairs fed one at a time in sequence order, so a chain
+    of any length is verified in constant memory. :meth:`feed` returns the verdict at the
+    first bad entry (and nothing until then); :meth:`verdict` is the verdict so far."""
+
+    def __init__(self) -> None:
+        self._expected_seq = 1
+        self._prev = GENESIS_HASH
+        self._count = 0
+
+    def feed(self, record: AuditRecord, stored: str) -> ChainVerdict | None:
+        self._count += 1
+        count = self._count
+        if record.seq != self._expected_seq:
+            first_bad = self._expected_seq if record.seq > self._expected_seq else record.seq
+            return ChainVerdict(ok=False, entries=count, first_bad_entry=first_bad, problem="sequence_gap")
+        if record.prev_hash != self._prev:
             return ChainVerdict(ok=False, entries=count, first_bad_entry=record.seq, problem="broken_link")
         if entry_hash(record) != stored:
             return ChainVerdict(ok=False, entries=count, first_bad_entry=record.seq, problem="hash_mismatch")
-        prev = stored
-        expected_seq += 1
-    return ChainVerdict(ok=True, entries=count)
+        self._prev = stored
+        self._expected_seq += 1
+        return None
+
+    def verdict(self) -> ChainVerdict:
+        return ChainVerdict(ok=True, entries=self._count)
+
+
+def verify_chain(entries: Iterable[tuple[AuditRecord, str]]) -> ChainVerdict:
+    """Check ``(record, stored_hash)`` pairs in sequence order; stop at the first bad one."""
+    verifier = ChainVerifier()
+    for record, stored in entries:
+        bad = verifier.feed(record, stored)
+        if bad is not None:
+            return bad
+    return verifier.verdict()

@@ -14,7 +14,7 @@ from clienteling import db
 from clienteling.tables import AuditEntry, AuditSubject
 from domain.audit import AuditRecord
 
-__all__ = ["lock_chain", "last_link", "append", "iterate", "page"]
+__all__ = ["lock_chain", "last_link", "append", "append_many", "iterate", "page"]
 
 # Any constant works; it names "the audit chain" among PostgreSQL advisory locks.
 _CHAIN_LOCK = 0x436C69656E74  # "Client"
@@ -44,17 +44,31 @@ def _row(record: AuditRecord, entry_hash: str) -> AuditEntry:
 
 
 async def append(record: AuditRecord, entry_hash: str) -> None:
-    await AuditEntry.insert(_row(record, entry_hash)).run()
-    if not record.customer_ids:
+    await append_many([(record, entry_hash)])
+
+
+# SQLite binds at most 32,766 parameters per statement; three per subject row.
+_SQLITE_SUBJECT_ROWS = 5000
+
+
+async def append_many(entries: list[tuple[AuditRecord, str]]) -> None:
+    """Insert consecutive chained entries and their subjects: two statements whatever the
+    number of entries and customers on PostgreSQL (a sync page names up to 2,000)."""
+    if not entries:
+        return
+    await AuditEntry.insert(*[_row(record, h) for record, h in entries]).run()
+    pairs = [(record.seq, UUID(c)) for record, _ in entries for c in record.customer_ids]
+    if not pairs:
         return
     if isinstance(AuditSubject._meta.db, PostgresEngine):
-        # One statement whatever the number of customers (a sync page names up to 2,000).
         await AuditSubject.raw(
-            "INSERT INTO audit_subject (id, seq, customer) SELECT gen_random_uuid(), {}, unnest({}::uuid[])",
-            record.seq, [UUID(c) for c in record.customer_ids],
+            "INSERT INTO audit_subject (id, seq, customer) SELECT gen_random_uuid(), s, c FROM unnest({}::bigint[], {}::uuid[]) AS t(s, c)",
+            [p[0] for p in pairs], [p[1] for p in pairs],
         ).run()
     else:
-        await AuditSubject.insert(*[AuditSubject(id=uuid4(), seq=record.seq, customer=UUID(c)) for c in record.customer_ids]).run()
+        for start in range(0, len(pairs), _SQLITE_SUBJECT_ROWS):
+            chunk = pairs[start:start + _SQLITE_SUBJECT_ROWS]
+            await AuditSubject.insert(*[AuditSubject(id=uuid4(), seq=seq, customer=c) for seq, c in chunk]).run()
 
 
 def to_record(row: dict[str, Any]) -> AuditRecord:

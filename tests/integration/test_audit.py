@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -11,7 +12,9 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from prometheus_client import REGISTRY
 
+from clienteling import db
 from clienteling.policy_store import PolicyStore
 from clienteling.services.audit import AuditTrail
 from clienteling.tables import AuditEntry
@@ -46,6 +49,58 @@ async def test_rest_read_is_recorded_with_fields_but_no_values(client) -> None:
     random_parts = {"hash", "prev_hash", "customer_ids", "actor_id", "request_id", "seq", "occurred_at", "actor_stores"}
     dumped = msgspec.json.encode({k: v for k, v in entry.items() if k not in random_parts}).decode()
     assert "lucia" not in dumped and "999" not in dumped and "García" not in dumped
+
+
+@contextlib.asynccontextmanager
+async def audit_writes_fail(database):  # noqa: ANN001, ANN202
+    """Make every audit insert fail in the database itself, as a full disk or a lost
+    privilege would, for the duration of the block."""
+    if database.kind == "postgresql":
+        await database.engine.run_ddl(
+            "CREATE FUNCTION test_refuse_audit() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'audit refused by the test'; END $$"
+        )
+        await database.engine.run_ddl("CREATE TRIGGER test_refuse_audit BEFORE INSERT ON audit_entry FOR EACH ROW EXECUTE FUNCTION test_refuse_audit()")
+    else:
+        await database.engine.run_ddl("CREATE TRIGGER test_refuse_audit BEFORE INSERT ON audit_entry BEGIN SELECT RAISE(ABORT, 'audit refused by the test'); END")
+    try:
+        yield
+    finally:
+        await database.engine.run_ddl("DROP TRIGGER test_refuse_audit" + (" ON audit_entry" if database.kind == "postgresql" else ""))
+        if database.kind == "postgresql":
+            await database.engine.run_ddl("DROP FUNCTION test_refuse_audit()")
+
+
+async def test_no_personal_data_leaves_when_its_audit_entry_cannot_be_written(client, clean_db) -> None:
+    _, seller, _, customer = await _setup(client)
+    headers = await login(client, seller["email"])
+    query = "query($id: ID!) { customer(id: $id) { firstName email phone notes(first: 5) { body } } }"
+    async with audit_writes_fail(clean_db):
+        rest = await client.get(f"/api/v1/customers/{customer}", headers=headers)
+        graphql = await client.post("/graphql", json={"query": query, "variables": {"id": str(customer)}}, headers=headers)
+    for response in (rest, graphql):
+        assert response.status_code == 500, response.text
+        assert response.json()["code"] == "INTERNAL_ERROR"
+        assert "lucia" not in response.text and "999" not in response.text
+    assert await entries() == []
+    # Once the audit can be written again, so is the read, and the chain is whole.
+    assert (await client.get(f"/api/v1/customers/{customer}", headers=headers)).status_code == 200
+    assert [e["action"] for e in await entries()] == ["read"]
+    assert (await AuditTrail(PolicyStore()).verify()).ok
+
+
+async def test_a_graphql_360_writes_its_entries_in_one_chain_transaction(client) -> None:
+    _, seller, _, customer = await _setup(client)
+    headers = await login(client, seller["email"])
+    query = "query($id: ID!) { customer(id: $id) { firstName notes(first: 5) { body } consentSummary { purpose } timeline(first: 5) { kind } } }"
+    before = _batches_so_far()
+    response = await client.post("/graphql", json={"query": query, "variables": {"id": str(customer)}}, headers=headers)
+    after = _batches_so_far()
+    assert "errors" not in response.json()
+    actions = sorted(e["action"] for e in await entries())
+    assert actions == ["consent_read", "read", "timeline_read"]  # no notes to read
+    assert (after[0] - before[0], after[1] - before[1]) == (1, 3)
+    assert {e["request_id"] for e in await entries()} == {response.headers["x-request-id"]}
 
 
 async def test_list_search_graphql_and_writes_are_recorded(client) -> None:
@@ -184,6 +239,58 @@ async def test_concurrent_appenders_keep_one_gap_free_chain(clean_db) -> None:
     assert seqs == list(range(1, 61))
     verdict = await trail.verify()
     assert verdict.ok and verdict.entries == 60
+
+
+def _batches_so_far() -> tuple[float, float]:
+    """(chain transactions, entries they appended) in this process so far."""
+    count = REGISTRY.get_sample_value("clienteling_audit_append_batch_entries_count") or 0.0
+    total = REGISTRY.get_sample_value("clienteling_audit_append_batch_entries_sum") or 0.0
+    return count, total
+
+
+async def test_concurrent_reads_are_group_committed_in_fewer_chain_transactions(clean_db) -> None:
+    trail = AuditTrail(PolicyStore())
+    actor = Principal(staff_id=uuid.uuid4(), role=Role.ASSOCIATE, store_ids=frozenset(), session_id=uuid.uuid4(), surface="test")
+    customers = [uuid.uuid4() for _ in range(40)]
+    before = _batches_so_far()
+    seqs = await asyncio.gather(*[trail.record(actor, action="read", customer_ids=[c]) for c in customers])
+    after = _batches_so_far()
+    transactions, appended = after[0] - before[0], after[1] - before[1]
+    assert appended == 40
+    assert transactions < 40, "concurrent entries were not batched"
+    # Each caller got its own entry, and each entry names its own customer.
+    assert sorted(seqs) == list(range(1, 41))
+    rows = {e["seq"]: e for e in await entries()}
+    assert [rows[s]["customer_ids"] for s in seqs] == [[str(c)] for c in customers]
+    verdict = await trail.verify()
+    assert verdict.ok and verdict.entries == 40
+
+
+async def test_an_entry_recorded_inside_a_transaction_is_rolled_back_with_it(clean_db) -> None:
+    trail = AuditTrail(PolicyStore())
+    actor = Principal(staff_id=uuid.uuid4(), role=Role.ASSOCIATE, store_ids=frozenset(), session_id=uuid.uuid4(), surface="test")
+    with pytest.raises(RuntimeError, match="write failed"):
+        async with db.transaction():
+            await trail.record(actor, action="update", customer_ids=[uuid.uuid4()])
+            raise RuntimeError("write failed")
+    assert await entries() == []
+    await trail.record(actor, action="read", customer_ids=[uuid.uuid4()])
+    assert [e["seq"] for e in await entries()] == [1]
+    assert (await trail.verify()).ok
+
+
+async def test_a_malformed_customer_id_fails_only_its_own_entry(clean_db) -> None:
+    trail = AuditTrail(PolicyStore())
+    actor = Principal(staff_id=uuid.uuid4(), role=Role.ASSOCIATE, store_ids=frozenset(), session_id=uuid.uuid4(), surface="test")
+    results = await asyncio.gather(
+        trail.record(actor, action="read", customer_ids=[uuid.uuid4()]),
+        trail.record(actor, action="read", customer_ids=["not-a-uuid"]),  # type: ignore[list-item]
+        trail.record(actor, action="read", customer_ids=[uuid.uuid4()]),
+        return_exceptions=True,
+    )
+    assert isinstance(results[1], ValueError)
+    assert sorted(r for r in results if isinstance(r, int)) == [1, 2]
+    assert (await trail.verify()).ok
 
 
 async def test_cli_audit_verify_exits_nonzero_on_a_broken_chain(clean_db) -> None:  # noqa: ANN001
