@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import strawberry
 from strawberry.extensions import AddValidationRules, DisableIntrospection, MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.extensions import SchemaExtension
 from strawberry.tools import merge_types
+from strawberry.types.graphql import OperationType
+
+from clienteling.services import customer_rows
 
 from graphql_schema.alerts.subscriptions import AlertSubscriptions
 from graphql_schema.client_books.mutations import ClientBookMutations
@@ -29,6 +35,20 @@ MAX_DEPTH = 10
 Query = merge_types("Query", (StaffQueries, CustomerQueries, PermissionQueries, DataSubjectQueries, ConsentQueries, WorkflowQueries, ClientBookQueries, SyncQueries))
 Mutation = merge_types("Mutation", (CustomerMutations, PermissionMutations, DataSubjectMutations, ConsentMutations, WorkflowMutations, ClientBookMutations, SyncMutations))
 Subscription = merge_types("Subscription", (AlertSubscriptions, SyncSubscriptions))
+
+
+class OneReadPerQuery(SchemaExtension):
+    """A query operation reads each customer row and consent ledger once, however many of
+    its fields need them (``clienteling.services.customer_rows``); mutations and
+    subscriptions always read afresh."""
+
+    def on_execute(self) -> Iterator[None]:
+        ctx = self.execution_context
+        if ctx.graphql_document is not None and not ctx.pre_execution_errors and ctx.operation_type is OperationType.QUERY:
+            with customer_rows.one_read():
+                yield
+        else:
+            yield
 
 
 class CodedSchema(strawberry.Schema):
@@ -58,6 +78,7 @@ def build_schema(*, introspection: bool = True, max_cost: int = DEFAULT_MAX_COST
             lambda: AddValidationRules(_LIMIT_RULES),
             lambda: MaxTokensLimiter(max_token_count=2000),
             lambda: QueryCostLimiter(max_cost=max_cost),  # after ValidationCache: prices valid documents
+            OneReadPerQuery,
             *([] if introspection else [DisableIntrospection]),
         ],
     )

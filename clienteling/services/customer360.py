@@ -17,10 +17,10 @@ from uuid import UUID
 import msgspec
 
 from clienteling.policy_store import PolicyStore
-from clienteling.repositories import customers as customer_repo
 from clienteling.repositories import purchases as purchase_repo
 from clienteling.repositories import timeline as timeline_repo
 from clienteling.services.audit import AuditTrail, visible_fields
+from clienteling.services import customer_rows
 from domain import customer360 as rules
 from domain.consent import PURPOSES, ConsentEvent, active_purposes, current_states
 from domain.customer360 import ConsentSummary, PurchaseLineView, PurchaseView, TimelineEvent, money
@@ -98,13 +98,13 @@ class Customer360Service:
         rows and their consent ledgers); absent, erased and out-of-scope ones are left out."""
         policy = self.policies.current
         rows = []
-        for row in await customer_repo.get_many(list(dict.fromkeys(customer_ids))):
+        for row in await customer_rows.get_many(list(dict.fromkeys(customer_ids))):
             if row.get("erased_at") is not None:
                 continue
             ctx = RecordContext(store_id=row["home_store"], primary_associate_id=row["primary_associate"], secondary_associate_id=row["secondary_associate"])
             if _decision(policy, principal, "customer", ctx) is not None:
                 rows.append(row)
-        events = await customer_repo.consent_events([r["id"] for r in rows]) if rows else {}
+        events = await customer_rows.consent_events([r["id"] for r in rows]) if rows else {}
         now = _utcnow()
         return {
             r["id"]: ReachedCustomer(

@@ -9,7 +9,7 @@ from uuid import UUID
 
 import msgspec
 
-from clienteling.repositories import customers as customer_repo
+from clienteling.services import customer_rows
 from domain.consent import active_purposes
 from domain.errors import Forbidden, NotFound, ProcessingRestricted
 from domain.staff import Principal
@@ -51,14 +51,14 @@ def _reachable(policy: Policy, principal: Principal, row: dict) -> bool:
 async def reach_customer(policy: Policy, principal: Principal, customer_id: UUID, *, for_write: bool = False, with_consents: bool = False) -> ReachedCustomer:
     """The customer, if the caller reaches them (404 otherwise: existence is not disclosed);
     for a write, refuses customers whose processing is restricted (GDPR Art. 18)."""
-    row = await customer_repo.get(customer_id)
+    row = await customer_rows.get(customer_id)
     if row is None or not _reachable(policy, principal, row):
         raise NotFound("No such customer")
     if for_write and row.get("restricted_at") is not None:
         raise ProcessingRestricted()
     consents = frozenset()
     if with_consents:
-        events = await customer_repo.consent_events([customer_id])
+        events = await customer_rows.consent_events([customer_id])
         consents = active_purposes(events.get(customer_id, []), dt.datetime.now(dt.timezone.utc))
     return _reached(row, consents)
 
@@ -67,10 +67,10 @@ async def reach_customers(policy: Policy, principal: Principal, customer_ids: li
     """The reachable ones among several customers, in one or two queries; the others are
     left out silently (for lists and dataloaders)."""
     ids = list(dict.fromkeys(customer_ids))
-    rows = [r for r in await customer_repo.get_many(ids) if _reachable(policy, principal, r)]
+    rows = [r for r in await customer_rows.get_many(ids) if _reachable(policy, principal, r)]
     consents: dict[UUID, frozenset[str]] = {}
     if with_consents and rows:
         now = dt.datetime.now(dt.timezone.utc)
-        events = await customer_repo.consent_events([r["id"] for r in rows])
+        events = await customer_rows.consent_events([r["id"] for r in rows])
         consents = {r["id"]: active_purposes(events.get(r["id"], []), now) for r in rows}
     return {r["id"]: _reached(r, consents.get(r["id"], frozenset())) for r in rows}

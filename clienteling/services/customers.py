@@ -12,6 +12,7 @@ from clienteling import db
 from clienteling.policy_store import PolicyStore
 from clienteling.repositories import customers as repo
 from clienteling.repositories import staff as staff_repo
+from clienteling.services import customer_rows
 from domain.consent import active_purposes
 from domain.events import Event, customer_channel
 from domain.customers import Customer, CustomerCreate, CustomerUpdate, DuplicateCandidates, validate_contact
@@ -98,7 +99,7 @@ class CustomerService:
 
     async def _consents(self, ids: list[UUID]) -> dict[UUID, frozenset[str]]:
         now = dt.datetime.now(dt.timezone.utc)
-        events = await repo.consent_events(ids)
+        events = await customer_rows.consent_events(ids)
         return {cid: active_purposes(events.get(cid, []), now) for cid in ids}
 
     async def _decide(self, principal: Principal, row: dict[str, Any]) -> Decision:
@@ -202,7 +203,7 @@ class CustomerService:
         return await listing_position(cursor)
 
     async def get(self, principal: Principal, customer_id: UUID) -> Customer:
-        row = await repo.get(customer_id)
+        row = await customer_rows.get(customer_id)
         if row is None:
             raise NotFound("No such customer")
         consents = (await self._consents([customer_id]))[customer_id]
@@ -239,7 +240,7 @@ class CustomerService:
 
     async def get_many(self, principal: Principal, ids: list[UUID]) -> dict[UUID, Customer | None]:
         """Views for several ids in two queries (for dataloaders); unreachable ones are None."""
-        rows = await repo.get_many(ids)
+        rows = await customer_rows.get_many(ids)
         consents = await self._consents([r["id"] for r in rows])
         out: dict[UUID, Customer | None] = {i: None for i in ids}
         for r in rows:

@@ -10,8 +10,8 @@ from uuid import UUID, uuid4
 
 from clienteling import db
 from clienteling.policy_store import PolicyStore
-from clienteling.repositories import customers as customer_repo
 from clienteling.repositories import notes as repo
+from clienteling.services import customer_rows
 from clienteling.services.audit import AuditTrail
 from domain.errors import Forbidden, NotFound, ProcessingRestricted, ValidationFailed
 from domain.pagination import Page, check_limit, decode_cursor, encode_cursor
@@ -50,7 +50,7 @@ class NoteService:
     async def _customer_store(self, principal: Principal, customer_id: UUID, *, for_write: bool = False) -> UUID:
         """The customer's store, if the caller can reach the customer at all; for a write,
         also refuses customers whose processing is restricted (GDPR Art. 18)."""
-        row = await customer_repo.get(customer_id)
+        row = await customer_rows.get(customer_id)
         if row is None:
             raise NotFound("No such customer")
         ctx = RecordContext(store_id=row["home_store"], primary_associate_id=row["primary_associate"], secondary_associate_id=row["secondary_associate"])
@@ -88,7 +88,7 @@ class NoteService:
         policy = self.policies.current
         row_scope(policy, principal, "note")
         reachable: dict[UUID, UUID] = {}
-        for row in await customer_repo.get_many(customer_ids):
+        for row in await customer_rows.get_many(customer_ids):
             ctx = RecordContext(store_id=row["home_store"], primary_associate_id=row["primary_associate"], secondary_associate_id=row["secondary_associate"])
             try:
                 decide(policy, principal, "customer", ctx)
