@@ -8,6 +8,7 @@ import getpass
 import os
 import secrets
 import sys
+from typing import Any
 from urllib.parse import urlparse, urlunparse
 from uuid import uuid4
 
@@ -172,6 +173,17 @@ def _print_banner(host: str, port: int, demo: bool) -> None:
     sys.stdout.flush()
 
 
+def serving_app() -> Any:
+    """The app as ``serve`` runs it: :func:`api.app.create_app` plus what only a
+    long-lived serving process wants (see :func:`api.lifecycle.freeze_startup_heap`)."""
+    from api.app import create_app
+    from api.lifecycle import freeze_startup_heap
+
+    app = create_app()
+    app.on_startup.append(freeze_startup_heap)
+    return app
+
+
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -190,7 +202,7 @@ def _serve(args: argparse.Namespace) -> None:
 
     exit_cleanly_on_sigterm()  # a graceful stop on SIGTERM exits 0 (see api/lifecycle.py)
     uvicorn.run(
-        "api.app:create_app",
+        "api.cli:serving_app",
         factory=True,
         host=args.host,
         port=args.port,

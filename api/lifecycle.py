@@ -22,6 +22,7 @@ A process that is not served by uvicorn (a worker command) can use the same obje
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -32,7 +33,7 @@ from typing import Any
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["Lifecycle", "Stopper", "TrackWebSockets", "exit_cleanly_on_sigterm", "GOING_AWAY"]
+__all__ = ["Lifecycle", "Stopper", "TrackWebSockets", "exit_cleanly_on_sigterm", "freeze_startup_heap", "GOING_AWAY"]
 
 log = logging.getLogger("clienteling.lifecycle")
 
@@ -200,3 +201,14 @@ def exit_cleanly_on_sigterm() -> None:
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, handler)
+
+
+def freeze_startup_heap() -> None:
+    """Move everything alive after start-up (modules, the GraphQL schema, the policy, the
+    app) out of the garbage collector's reach: it lives as long as the process, and full
+    collections otherwise rescan it over and over. Measured on the customer 360 under load
+    (bench/REPORT.md): without it the collector took about 17% of the server's CPU. Only
+    for a serving process: objects frozen here that later become cyclic garbage are never
+    reclaimed, which a test run building hundreds of apps would feel."""
+    gc.collect()
+    gc.freeze()
