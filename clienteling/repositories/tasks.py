@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 from piccolo.engine.postgres import PostgresEngine
 
 from clienteling import db
@@ -19,13 +22,16 @@ __all__ = [
     "page",
     "open_for_customers",
     "existing_refs",
-    "try_generation_lock",
+    "generation_turn",
     "birthday_customers",
     "lapsed_customers",
 ]
 
 # Names "automatic task generation" among PostgreSQL advisory locks (any constant works).
 _GENERATION_LOCK = 0x5461736B47656E  # "TaskGen"
+
+# Bind parameters per statement stay under PostgreSQL's and SQLite's limit (32,767 / 32,766).
+_ROWS_PER_INSERT = 30_000 // len(Task._meta.columns)
 
 
 def _status_where(status: str, now: dt.datetime):  # noqa: ANN202 - piccolo combination
@@ -42,11 +48,18 @@ async def insert(values: dict[str, Any]) -> None:
     await Task.insert(Task(**values)).run()
 
 
-async def insert_automatic(rows: list[dict[str, Any]], *, chunk: int = 500) -> None:
-    """Insert generated tasks; a ``source_ref`` that already exists is skipped, not an error."""
-    for start in range(0, len(rows), chunk):
-        batch = [Task(**r) for r in rows[start:start + chunk]]
-        await Task.insert(*batch).on_conflict(target=Task.source_ref, action="DO NOTHING").run()
+async def insert_automatic(rows: list[dict[str, Any]]) -> set[str]:
+    """Insert generated tasks in one multi-row statement (several past ~1,700 rows); a
+    ``source_ref`` that already exists is skipped, not an error. Returns the ``source_ref``
+    of the rows actually inserted, so a caller racing another writer reports only its own."""
+    inserted: set[str] = set()
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        batch = [Task(**r) for r in rows[start:start + _ROWS_PER_INSERT]]
+        returned = await (
+            Task.insert(*batch).on_conflict(target=Task.source_ref, action="DO NOTHING").returning(Task.source_ref).run()
+        )
+        inserted.update(r["source_ref"] for r in returned)
+    return inserted
 
 
 async def get(task_id: UUID) -> dict[str, Any] | None:
@@ -105,6 +118,7 @@ async def open_for_customers(customer_ids: list[UUID]) -> dict[UUID, list[dict[s
 
 
 async def existing_refs(refs: list[str], *, chunk: int = 500) -> set[str]:
+    """Which of ``refs`` already name a task (deleted ones included: never re-created)."""
     found: set[str] = set()
     for start in range(0, len(refs), chunk):
         rows = await Task.select(Task.source_ref).where(Task.source_ref.is_in(refs[start:start + chunk])).run()
@@ -112,14 +126,23 @@ async def existing_refs(refs: list[str], *, chunk: int = 500) -> set[str]:
     return found
 
 
-async def try_generation_lock() -> bool:
-    """Within a transaction: True if this process may generate tasks now. On PostgreSQL a
-    transaction-scoped advisory lock shared by every process (another holder: False); on
-    SQLite the write transaction already serializes writers."""
-    if isinstance(db.current_engine(), PostgresEngine):
-        rows = await Task.raw("SELECT pg_try_advisory_xact_lock({}) AS locked", _GENERATION_LOCK).run()
-        return bool(rows[0]["locked"])
-    return True
+@contextlib.asynccontextmanager
+async def generation_turn() -> AsyncIterator[bool]:
+    """Yields True if this process may generate tasks now, for as long as the block runs
+    (which commits several transactions of its own). On PostgreSQL a session advisory lock
+    on a connection of its own, shared by every process: another holder yields False, and a
+    process that dies releases it with its connection. On SQLite True: write transactions
+    serialize the writers and ``source_ref`` keeps them from creating a task twice."""
+    engine = db.current_engine()
+    if not isinstance(engine, PostgresEngine):
+        yield True
+        return
+    conn = await asyncpg.connect(**engine.config)
+    try:
+        yield bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", _GENERATION_LOCK))
+    finally:
+        # Closing the session releases the lock (and nothing else lives on it).
+        await conn.close()
 
 
 def _eligible():  # noqa: ANN202 - piccolo combination

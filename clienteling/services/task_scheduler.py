@@ -2,8 +2,10 @@
 
 Every app process runs one; on PostgreSQL :func:`generate_due_tasks` takes an advisory lock
 so only one process of many does the work at a time, and idempotency (``source_ref``) makes
-any overlap harmless anyway. The loop survives errors (logged, retried at the next tick)
-and stops cleanly at shutdown."""
+any overlap harmless anyway. A run writes in chunks, each its own transaction, yielding to
+the event loop between them, so a large first run shares the process with the requests it
+serves. The loop survives errors (logged, retried at the next tick) and stops cleanly at
+shutdown."""
 
 from __future__ import annotations
 
@@ -45,7 +47,8 @@ class DueTaskScheduler:
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Ask the loop to stop; a run in progress may finish within ``timeout`` seconds,
-        after which it is cancelled (its transaction rolls back)."""
+        after which it is cancelled (its open transaction rolls back; what it committed
+        before stays, and the next start carries on from there)."""
         if self._task is None:
             return
         self._stopping.set()
