@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
+import weakref
+from typing import Any
 from uuid import UUID
 
 import msgspec
@@ -34,11 +37,44 @@ class TokenPair(msgspec.Struct, rename="camel"):
     staff: StaffView
 
 
+class _SessionChecks:
+    """Session checks of live subscriptions, one statement per event-loop turn: an event
+    wakes every subscription watching it in the process at once, and each re-checks its
+    session before delivering (200 subscribers: one query instead of 200)."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[UUID, list[asyncio.Future[dict[str, Any] | None]]] = {}
+
+    async def status(self, session_id: UUID) -> dict[str, Any] | None:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[dict[str, Any] | None] = loop.create_future()
+        if not self._waiting:
+            loop.call_soon(lambda: loop.create_task(self._run()))
+        self._waiting.setdefault(session_id, []).append(future)
+        return await future
+
+    async def _run(self) -> None:
+        batch, self._waiting = self._waiting, {}
+        try:
+            found = await auth_repo.session_statuses(list(batch))
+        except Exception as exc:  # noqa: BLE001 - each waiting subscription gets it
+            for futures in batch.values():
+                for future in futures:
+                    if not future.done():
+                        future.set_exception(exc)
+            return
+        for session_id, futures in batch.items():
+            for future in futures:
+                if not future.done():
+                    future.set_result(found.get(session_id))
+
+
 class AuthService:
     def __init__(self, settings: AuthConfig, signer: TokenSigner, passwords: Passwords) -> None:
         self.settings = settings
         self.signer = signer
         self.passwords = passwords
+        self._session_checks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _SessionChecks] = weakref.WeakKeyDictionary()
 
     async def login(self, email: str, password: str, device_id: str | None, client_ip: str) -> TokenPair:
         """Verify credentials with per-account and per-address throttling.
@@ -133,7 +169,11 @@ class AuthService:
         """For long-lived connections (subscriptions): the token was checked when the
         connection opened; afterwards what matters is that the session was not revoked
         (logout, refresh-token reuse, device revoked) and the account is still active."""
-        status = await auth_repo.session_status(principal.session_id)
+        loop = asyncio.get_running_loop()
+        checks = self._session_checks.get(loop)
+        if checks is None:
+            checks = self._session_checks[loop] = _SessionChecks()
+        status = await checks.status(principal.session_id)
         if status is None or status["revoked_at"] is not None or not status["staff_active"]:
             raise TokenInvalid("The session has been revoked")
 

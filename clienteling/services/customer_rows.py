@@ -9,15 +9,20 @@ and every part judges the same snapshot. Outside it (mutations, REST, jobs), eve
 reads the database.
 
 Only read-only operations use it (GraphQL queries, see ``graphql_schema.schema``): a write
-must always decide on the current row.
+must always decide on the current row. Live events use it too: a change wakes every
+subscription watching that customer in the process at once, and they share one read of
+the row and ledger made after the event arrived (instead of one each), then decide, each
+for its own subscriber, what that subscriber sees.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
+import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 from uuid import UUID
 
@@ -28,24 +33,69 @@ __all__ = ["one_read", "get", "get_many", "consent_events"]
 
 
 class _Snapshot:
+    """Reads shared by everything in one operation (or one live event). Each row and ledger
+    is a future, so concurrent readers of the same customer wait for one statement."""
+
     __slots__ = ("rows", "ledgers")
 
     def __init__(self) -> None:
-        self.rows: dict[UUID, dict[str, Any] | None] = {}
-        self.ledgers: dict[UUID, list[ConsentEvent]] = {}
+        self.rows: dict[UUID, asyncio.Future[dict[str, Any] | None]] = {}
+        self.ledgers: dict[UUID, asyncio.Future[list[ConsentEvent]]] = {}
 
 
 _current: contextvars.ContextVar[_Snapshot | None] = contextvars.ContextVar("customer_rows_snapshot", default=None)
 
+# Live events whose subscribers share one read: event identity -> (event, snapshot, since).
+_by_event: dict[int, tuple[object, _Snapshot, float]] = {}
+_EVENT_SNAPSHOT_SECONDS = 2.0
+
+
+def _for_event(event: object) -> _Snapshot:
+    now = time.monotonic()
+    for key in [k for k, (_, _, since) in _by_event.items() if now - since > _EVENT_SNAPSHOT_SECONDS]:
+        del _by_event[key]
+    entry = _by_event.get(id(event))
+    if entry is None or entry[0] is not event:
+        entry = _by_event[id(event)] = (event, _Snapshot(), now)
+    return entry[1]
+
 
 @contextlib.contextmanager
-def one_read() -> Iterator[None]:
-    """Serve repeated customer and consent reads in this context from the first read."""
-    token = _current.set(_Snapshot())
+def one_read(*, event: object | None = None) -> Iterator[None]:
+    """Serve repeated customer and consent reads in this context from the first read. With
+    ``event`` (a live event delivered to many subscriptions of this process), every
+    subscriber's delivery shares the reads made after that event arrived."""
+    token = _current.set(_for_event(event) if event is not None else _Snapshot())
     try:
         yield
     finally:
         _current.reset(token)
+
+
+async def _through(table: dict[UUID, asyncio.Future[Any]], ids: list[UUID], fetch: Callable[[list[UUID]], Awaitable[dict[UUID, Any]]], absent: Any) -> dict[UUID, Any]:
+    """``ids`` -> value, fetching in one call those no one has asked for yet and waiting for
+    those another reader is already fetching."""
+    wanted = list(dict.fromkeys(ids))
+    missing = [i for i in wanted if i not in table]
+    if missing:
+        loop = asyncio.get_running_loop()
+        futures = {i: loop.create_future() for i in missing}
+        table.update(futures)
+        try:
+            found = await fetch(missing)
+        except BaseException as exc:
+            for i, future in futures.items():
+                del table[i]  # a later reader tries again
+                future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("read cancelled"))
+                future.exception()  # retrieved: the raise below reports it
+            raise
+        for i, future in futures.items():
+            future.set_result(found.get(i, absent))
+    return {i: await table[i] for i in wanted}
+
+
+async def _rows(ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
+    return {r["id"]: r for r in await customer_repo.get_many(ids)}
 
 
 async def get(customer_id: UUID) -> dict[str, Any] | None:
@@ -53,9 +103,7 @@ async def get(customer_id: UUID) -> dict[str, Any] | None:
     snap = _current.get()
     if snap is None:
         return await customer_repo.get(customer_id)
-    if customer_id not in snap.rows:
-        snap.rows[customer_id] = await customer_repo.get(customer_id)
-    return snap.rows[customer_id]
+    return (await _through(snap.rows, [customer_id], _rows, None))[customer_id]
 
 
 async def get_many(ids: list[UUID]) -> list[dict[str, Any]]:
@@ -63,13 +111,7 @@ async def get_many(ids: list[UUID]) -> list[dict[str, Any]]:
     snap = _current.get()
     if snap is None:
         return await customer_repo.get_many(ids)
-    wanted = list(dict.fromkeys(ids))
-    missing = [i for i in wanted if i not in snap.rows]
-    if missing:
-        found = {r["id"]: r for r in await customer_repo.get_many(missing)}
-        for i in missing:
-            snap.rows[i] = found.get(i)
-    return [row for i in wanted if (row := snap.rows[i]) is not None]
+    return [row for row in (await _through(snap.rows, ids, _rows, None)).values() if row is not None]
 
 
 async def consent_events(ids: list[UUID]) -> dict[UUID, list[ConsentEvent]]:
@@ -77,9 +119,5 @@ async def consent_events(ids: list[UUID]) -> dict[UUID, list[ConsentEvent]]:
     snap = _current.get()
     if snap is None:
         return await customer_repo.consent_events(ids)
-    missing = [i for i in dict.fromkeys(ids) if i not in snap.ledgers]
-    if missing:
-        found = await customer_repo.consent_events(missing)
-        for i in missing:
-            snap.ledgers[i] = found.get(i, [])
-    return defaultdict(list, {i: snap.ledgers[i] for i in dict.fromkeys(ids) if snap.ledgers[i]})
+    ledgers = await _through(snap.ledgers, ids, customer_repo.consent_events, [])
+    return defaultdict(list, {i: events for i, events in ledgers.items() if events})

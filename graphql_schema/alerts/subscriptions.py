@@ -12,6 +12,7 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
+from clienteling.services import customer_rows
 from domain.errors import Forbidden, NotFound
 from domain.events import Event, customer_channel, store_channel
 from domain.staff import Principal
@@ -40,6 +41,8 @@ async def _still_valid(info: Info) -> Principal:
 
 
 async def _customer_view(info: Info, principal: Principal, customer_id: UUID | None) -> Customer | None:
+    """The customer as this subscriber may see them now (audited like any read); the row
+    and consent ledger are read once per event for all of this process's subscribers."""
     if customer_id is None:
         return None
     try:
@@ -63,9 +66,10 @@ class AlertSubscriptions:
         customer_id = parse_id(id)
         services = info.context.services
         await services.customers.ensure_reachable(principal, customer_id)
-        async for _event in services.events.subscribe([customer_channel(customer_id)]):
+        async for event in services.events.subscribe([customer_channel(customer_id)]):
             principal = await _still_valid(info)
-            view = await _customer_view(info, principal, customer_id)
+            with customer_rows.one_read(event=event):
+                view = await _customer_view(info, principal, customer_id)
             if view is None:
                 return
             yield view
@@ -82,10 +86,11 @@ class AlertSubscriptions:
             principal = await _still_valid(info)
             if not _for_me(principal, event):
                 continue
-            customer = await _customer_view(info, principal, event.customer_id)
-            if event.kind == "vip_check_in":
-                if customer is None or not await services.customers.holds_consent(event.customer_id, "in_store_recognition"):
-                    continue
+            with customer_rows.one_read(event=event):
+                customer = await _customer_view(info, principal, event.customer_id)
+                if event.kind == "vip_check_in":
+                    if customer is None or not await services.customers.holds_consent(event.customer_id, "in_store_recognition"):
+                        continue
             ref = strawberry.ID(str(event.ref_id)) if event.ref_id else None
             yield StoreAlert(
                 kind=event.kind, occurred_at=event.occurred_at, store_id=strawberry.ID(str(sid)), customer=customer,
