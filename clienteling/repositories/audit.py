@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID, uuid4
 
+import msgspec
 from piccolo.engine.postgres import PostgresEngine
 
 from clienteling import db
@@ -29,8 +30,8 @@ async def lock_chain() -> None:
 
 
 async def last_link() -> tuple[int, str] | None:
-    row = await AuditEntry.select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq, ascending=False).first().run()
-    return (row["seq"], row["hash"]) if row else None
+    rows = await AuditEntry.raw("SELECT seq, hash FROM audit_entry ORDER BY seq DESC LIMIT 1").run()
+    return (rows[0]["seq"], rows[0]["hash"]) if rows else None
 
 
 def _row(record: AuditRecord, entry_hash: str) -> AuditEntry:
@@ -51,24 +52,52 @@ async def append(record: AuditRecord, entry_hash: str) -> None:
 _SQLITE_SUBJECT_ROWS = 5000
 
 
+# PostgreSQL: the entries and their subjects in one statement whose text never changes
+# (so it is prepared once per connection), whatever the number of entries and customers.
+_COLUMNS = ("seq", "occurred_at", "actor_id", "actor_role", "actor_stores", "device_id", "surface", "operation",
+            "action", "customer_ids", "fields", "purpose", "reference", "request_id", "prev_hash", "hash")
+_JSON_COLUMNS = {"actor_stores", "customer_ids", "fields"}
+_ARRAY_TYPES = {"seq": "bigint[]", "occurred_at": "timestamptz[]", "actor_id": "uuid[]"}
+_PG_APPEND = (
+    "WITH entry AS (INSERT INTO audit_entry ({cols}) SELECT {values} FROM unnest({arrays}) AS t({cols})) "
+    "INSERT INTO audit_subject (id, seq, customer) SELECT gen_random_uuid(), s, c FROM unnest({{}}::bigint[], {{}}::uuid[]) AS u(s, c)"
+).format(
+    cols=", ".join(_COLUMNS),
+    values=", ".join(f"{c}::json" if c in _JSON_COLUMNS else c for c in _COLUMNS),
+    arrays=", ".join(f"{{}}::{_ARRAY_TYPES.get(c, 'text[]')}" for c in _COLUMNS),
+)
+
+
+_json = msgspec.json.Encoder()
+
+
+def _columns(entries: list[tuple[AuditRecord, str]]) -> list[list[Any]]:
+    """One list per column of ``_COLUMNS`` (JSON columns as JSON text), for ``unnest``."""
+    out: list[list[Any]] = [[] for _ in _COLUMNS]
+    for record, entry_hash in entries:
+        values = msgspec.structs.asdict(record)
+        values["actor_id"] = UUID(record.actor_id) if record.actor_id else None
+        values["hash"] = entry_hash
+        for column, name in zip(out, _COLUMNS):
+            value = values[name]
+            column.append(_json.encode(value).decode() if name in _JSON_COLUMNS else value)
+    return out
+
+
+
 async def append_many(entries: list[tuple[AuditRecord, str]]) -> None:
-    """Insert consecutive chained entries and their subjects: two statements whatever the
-    number of entries and customers on PostgreSQL (a sync page names up to 2,000)."""
+    """Insert consecutive chained entries and their subjects (PostgreSQL: one statement,
+    whatever the number of entries and customers; a sync page names up to 2,000)."""
     if not entries:
         return
-    await AuditEntry.insert(*[_row(record, h) for record, h in entries]).run()
     pairs = [(record.seq, UUID(c)) for record, _ in entries for c in record.customer_ids]
-    if not pairs:
+    if isinstance(AuditEntry._meta.db, PostgresEngine):
+        await AuditEntry.raw(_PG_APPEND, *_columns(entries), [p[0] for p in pairs], [p[1] for p in pairs]).run()
         return
-    if isinstance(AuditSubject._meta.db, PostgresEngine):
-        await AuditSubject.raw(
-            "INSERT INTO audit_subject (id, seq, customer) SELECT gen_random_uuid(), s, c FROM unnest({}::bigint[], {}::uuid[]) AS t(s, c)",
-            [p[0] for p in pairs], [p[1] for p in pairs],
-        ).run()
-    else:
-        for start in range(0, len(pairs), _SQLITE_SUBJECT_ROWS):
-            chunk = pairs[start:start + _SQLITE_SUBJECT_ROWS]
-            await AuditSubject.insert(*[AuditSubject(id=uuid4(), seq=seq, customer=c) for seq, c in chunk]).run()
+    await AuditEntry.insert(*[_row(record, h) for record, h in entries]).run()
+    for start in range(0, len(pairs), _SQLITE_SUBJECT_ROWS):
+        chunk = pairs[start:start + _SQLITE_SUBJECT_ROWS]
+        await AuditSubject.insert(*[AuditSubject(id=uuid4(), seq=seq, customer=c) for seq, c in chunk]).run()
 
 
 def to_record(row: dict[str, Any]) -> AuditRecord:
