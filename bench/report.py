@@ -95,7 +95,7 @@ def write_report(res: dict, path: Path) -> None:
     ]
     if w5:
         ok5 = w5.get("first_sync_s") is not None and w5["first_sync_s"] < 5
-        out += ["### W5 offline sync (stock RxDB client, rxdb 17.6 in Node, memory storage, batch 1,000)", "",
+        out += [f"### W5 offline sync (stock RxDB client, rxdb 17.6 in Node, memory storage, batch {w5.get('batch', 1000):,})", "",
                 "| customers | first sync end to end | replication only | docs/s | 100 changes reach the live tablet | server RSS before / after / peak | target < 5 s |",
                 "| ---: | ---: | ---: | ---: | ---: | ---: | --- |",
                 f"| {_f(w5.get('customers'))} | {_f(w5.get('first_sync_s'), 2)} s | {_f(w5.get('replication_s'), 2)} s | {_f(w5.get('docs_per_s'))} | "

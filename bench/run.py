@@ -48,6 +48,9 @@ Q360 = ("query Customer360($id: ID!) { customer(id: $id) { id firstName lastName
         "currency total lines { sku name quantity unitPrice } } } pageInfo { hasNextPage endCursor } } notes(first: 20) { body pinned } "
         "consentSummary { purpose granted since expiresAt } timeline(first: 20) { kind occurredAt summary refId } } }")
 HOST = "127.0.0.1"
+# The pull batch the W5 tablet asks for: the server's maximum (domain.sync.MAX_PULL_LIMIT), as
+# docs/offline-sync.md recommends for a first sync (half the round trips of 1,000).
+W5_BATCH = 2000
 EXE = Path(sys.executable).with_name("clienteling")
 UVICORN = Path(sys.executable).with_name("uvicorn")
 
@@ -544,7 +547,7 @@ def w5(base_url: str, url: str, store: uuid.UUID, mtoken: str, associate: str, a
     token = asyncio.run(login(base_url, associate, "bench-tablet"))
     rss_before = rss_kib(app.pid())[0]
     started = time.perf_counter()
-    tablet = Tablet(base_url, token, "bench-tablet", collections=["customer"], batch_size=1000)
+    tablet = Tablet(base_url, token, "bench-tablet", collections=["customer"], batch_size=W5_BATCH)
     try:
         result = tablet.sync()
         elapsed = time.perf_counter() - started
@@ -569,7 +572,7 @@ def w5(base_url: str, url: str, store: uuid.UUID, mtoken: str, associate: str, a
                 incremental = time.perf_counter() - t0
                 break
             time.sleep(0.05)
-        return {"customers": count, "first_sync_s": round(elapsed, 2), "replication_s": round(result["ms"] / 1000, 2),
+        return {"batch": W5_BATCH, "customers": count, "first_sync_s": round(elapsed, 2), "replication_s": round(result["ms"] / 1000, 2),
                 "docs_per_s": round(count / (result["ms"] / 1000)), "incremental_100_s": round(incremental, 2) if incremental else None,
                 "rss_before_mib": round(rss_before / 1024), "rss_after_mib": round(rss[0] / 1024), "rss_peak_mib": round(rss[1] / 1024)}
     finally:
