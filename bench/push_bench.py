@@ -11,12 +11,21 @@ webhook per member (each earns points: one ``points_earned`` notification), then
 Then ``clienteling push-worker`` runs pinned to core 0 and the receiver (in this process,
 core 1) counts arrivals: notifications per second from the first to the last arrival.
 Measures, asserts nothing; drops the database.
+
+Besides the rate: the worker's CPU per notification over its whole life (start-up included)
+and between the first and the last arrival (``..._steady``: the cost of sending), its peak
+RSS, and ``worker_run_queue_wait_s``: how long, between the first and the last arrival, the
+worker's threads were ready to run but core 0 was busy (summed over threads: a worker that
+sends from a thread pool on its one core also waits on itself). On a shared machine that
+wait, not the worker, can set the rate. ``--profile FILE [--idle]`` records the worker with
+py-spy (raw format; ``--idle`` adds the time it spends waiting).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -42,6 +51,15 @@ from domain.integrations import sign  # noqa: E402
 from domain.push import MEMBER_EVENT_TYPES  # noqa: E402
 from push.vapid import generate  # noqa: E402
 from tests.push_receiver import PushReceiver  # noqa: E402
+
+
+def _run_queue_wait(pid: int) -> float:
+    """Seconds the process's threads spent runnable but waiting for a CPU (schedstat)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError):
+            total += int((task / "schedstat").read_text().split()[1])
+    return total / 1e9
 
 
 async def _load(url: str, members: int, receiver: PushReceiver) -> tuple[uuid.UUID, list[uuid.UUID]]:
@@ -96,6 +114,7 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=1000)
     parser.add_argument("--json", action="store_true", help="print one JSON line (bench/run.py reads it)")
     parser.add_argument("--profile", help="record the worker with py-spy into this file (raw format)")
+    parser.add_argument("--idle", action="store_true", help="with --profile: also sample the worker while it waits (wall-clock profile)")
     parser.add_argument("--admin-url", default=os.environ.get("CLIENTELING_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
     args = parser.parse_args()
     os.sched_setaffinity(0, {1})
@@ -136,18 +155,28 @@ def main() -> None:
         spy = None
         if args.profile:
             spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "-p", str(worker.pid), "-f", "raw", "-o", args.profile,
-                                    "-r", "200", "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                    "-r", "200", "--nonblocking", *(["--idle"] if args.idle else [])],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 300
         peak = 0
         own_cpu = time.process_time()
-        while time.monotonic() < deadline and len(receiver.messages()) < posted:
-            time.sleep(0.2)
+        at_first: tuple[float, float, int] | None = None  # worker CPU s, run-queue wait s, messages
+        polls = 0
+        while time.monotonic() < deadline and len(receiver.received) < posted:
+            time.sleep(0.02)
             try:
-                peak = max(peak, rss_kib(worker.pid)[1])
+                if at_first is None and receiver.received:
+                    at_first = (cpu_seconds(worker.pid), _run_queue_wait(worker.pid), len(receiver.received))
+                polls += 1
+                if polls % 10 == 0:
+                    peak = max(peak, rss_kib(worker.pid)[1])
             except FileNotFoundError:
                 break
         own_cpu = time.process_time() - own_cpu
-        worker_cpu = cpu_seconds(worker.pid) if worker.poll() is None else float("nan")
+        alive = worker.poll() is None
+        worker_cpu = cpu_seconds(worker.pid) if alive else float("nan")
+        waited = _run_queue_wait(worker.pid) if alive else float("nan")
+        peak = max(peak, rss_kib(worker.pid)[1]) if alive else peak
         if spy is not None:
             spy.send_signal(2)
             spy.wait(timeout=30)
@@ -161,6 +190,11 @@ def main() -> None:
                "per_s_incl_start": round(len(times) / (times[-1] - started), 1) if times else None,
                "worker_rss_peak_mib": round(peak / 1024),
                "worker_cpu_ms_per_notification": round(1000 * worker_cpu / max(len(msgs), 1), 2),
+               # Between the first and the last arrival: the sending itself, without start-up.
+               "worker_cpu_ms_per_notification_steady": round(1000 * (worker_cpu - at_first[0]) / max(len(msgs) - at_first[2], 1), 2) if at_first else None,
+               # How long the worker's threads were ready to run but core 0 was busy with
+               # something else (other processes on a shared machine, or its own threads).
+               "worker_run_queue_wait_s": round(waited - at_first[1], 2) if at_first else None,
                "receiver_cpu_ms_per_notification": round(1000 * own_cpu / max(len(msgs), 1), 2)}
     finally:
         if worker is not None:

@@ -1,5 +1,6 @@
-"""VAPID keys (RFC 8292): load the application server's P-256 key from the setting, derive
-the public key browsers subscribe with, generate a new pair.
+"""VAPID (RFC 8292): load the application server's P-256 key from the setting, derive the
+public key browsers subscribe with, generate a new pair, and sign the JWT a push service
+checks on every request (one per audience, reused until shortly before it expires).
 
 ``CLIENTELING_VAPID_PRIVATE_KEY`` may hold the raw 32-byte private key in base64url (what
 ``clienteling vapid generate`` prints) or a PEM (``openssl ecparam -name prime256v1 -genkey``).
@@ -9,13 +10,16 @@ from __future__ import annotations
 
 import base64
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from py_vapid import Vapid
 
-__all__ = ["VapidKeys", "generate", "load", "demo_keys", "VapidKeyError"]
+__all__ = ["VapidKeys", "VapidTokens", "generate", "load", "demo_keys", "VapidKeyError"]
 
 
 class VapidKeyError(ValueError):
@@ -75,3 +79,37 @@ def demo_keys(path: str | os.PathLike[str]) -> VapidKeys:
     with os.fdopen(fd, "w") as fh:
         fh.write(keys.private_key + "\n")
     return keys
+
+
+class VapidTokens:
+    """The ``Authorization: vapid t=<JWT>,k=<public key>`` header for each push-service origin
+    (the JWT's ``aud``). RFC 8292 lets a JWT be reused until its ``exp``; signing one per
+    message would cost an ECDSA signature each time. A token lives ``lifetime`` seconds (12 h,
+    as pywebpush signs them; push services refuse more than 24 h) and is replaced once less
+    than ``margin`` remains, so a push service whose clock runs ahead still accepts it."""
+
+    def __init__(
+        self, keys: VapidKeys, subject: str, *, lifetime: int = 12 * 3600, margin: int = 3600,
+        max_audiences: int = 256, clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._signer = Vapid.from_string(keys.private_key)
+        self.subject = subject
+        self.lifetime = lifetime
+        self.margin = margin
+        self.max_audiences = max_audiences
+        self.clock = clock
+        self._cache: dict[str, tuple[str, int]] = {}  # origin -> (header, exp)
+
+    def authorization(self, audience: str) -> str:
+        """The header for ``audience`` (``scheme://host[:port]`` of the endpoint)."""
+        now = int(self.clock())
+        cached = self._cache.get(audience)
+        if cached is not None and cached[1] - now > self.margin:
+            return cached[0]
+        exp = now + self.lifetime
+        header: str = self._signer.sign({"sub": self.subject, "aud": audience, "exp": exp})["Authorization"]
+        if audience not in self._cache and len(self._cache) >= self.max_audiences:
+            # Unusual (members may register endpoints at any https origin): drop the oldest.
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[audience] = (header, exp)
+        return header

@@ -3,7 +3,9 @@ push service *and* the browser. It owns a P-256 key pair and a 16-byte auth secr
 subscription, checks the VAPID ``Authorization: vapid t=<JWT>, k=<key>`` header (ES256
 signature with the key, ``aud`` = its own origin, ``exp`` in the future and within 24 h),
 decrypts the body with ``http_ece`` (aes128gcm, RFC 8291) and records the message. It can be
-told to answer 410, 413, 429 with Retry-After, 500, or to hang, per subscription."""
+told to answer 410, 413, 429 with Retry-After, 500, or to hang, per subscription. Like a push
+service it keeps HTTP/1.1 connections open between requests; ``connections`` lists those it
+was sent on."""
 
 from __future__ import annotations
 
@@ -59,14 +61,19 @@ class PushReceiver:
         self.received: list[Received] = []
         self.rejected: list[str] = []  # why a request was refused (never silently)
         self.attempts: dict[str, int] = {}
+        self.connections: set[tuple[str, int]] = set()  # the senders' TCP connections (address, port)
         self._lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as push services offer (every answer has a Content-Length)
+
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
 
             def do_POST(self) -> None:  # noqa: N802
+                with receiver._lock:
+                    receiver.connections.add(self.client_address)
                 status, headers = receiver._handle(self)
                 self.send_response(status)
                 for k, v in headers.items():
@@ -76,6 +83,7 @@ class PushReceiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        self.server.block_on_close = False  # a sender's idle keep-alive connection must not hold up close()
         self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()

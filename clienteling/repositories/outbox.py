@@ -4,6 +4,7 @@ claimed by push workers to fan out into deliveries."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -43,8 +44,10 @@ async def claim_undispatched(limit: int) -> list[dict[str, Any]]:
     return await query.run()
 
 
-async def mark_dispatched(event_id: UUID, recipients: int, now: dt.datetime) -> None:
-    await OutboxEvent.update({OutboxEvent.dispatched_at: now, OutboxEvent.recipients: recipients}).where(OutboxEvent.id == event_id).run()
+async def mark_dispatched(event_ids: Collection[UUID], recipients: int, now: dt.datetime) -> None:
+    """These events were fanned out, each to ``recipients`` deliveries."""
+    if event_ids:
+        await OutboxEvent.update({OutboxEvent.dispatched_at: now, OutboxEvent.recipients: recipients}).where(OutboxEvent.id.is_in(list(event_ids))).run()
 
 
 async def oldest_undispatched() -> dt.datetime | None:

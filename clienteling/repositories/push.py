@@ -1,13 +1,19 @@
 """Push subscriptions and deliveries: registration, fan-out, leased claims, outcomes, and the
 operator's counts. Every statement runs inside the calling service's transaction where it
-matters; nothing here commits on its own."""
+matters; nothing here commits on its own. The worker's reads and writes take a whole round
+of deliveries at once (lookups by a set of ids, ``finish`` of many deliveries), so
+a round costs a few statements rather than a few per notification."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Collection
 from typing import Any
 from uuid import UUID, uuid4
 
+from piccolo.columns import Column
+from piccolo.columns.combination import WhereRaw
 from piccolo.engine.postgres import PostgresEngine
 
 from clienteling import db
@@ -34,9 +40,9 @@ __all__ = [
     "insert_deliveries",
     "claim_due",
     "finish",
-    "release",
-    "target",
-    "send_context",
+    "renew_leases",
+    "targets",
+    "send_contexts",
     "delivered_since",
     "cancel_pending_of_customer",
     "stats",
@@ -44,7 +50,8 @@ __all__ = [
     "replay",
     "oldest_due",
     "history_of_customer",
-    "mark_subscription_used",
+    "mark_subscriptions_used",
+    "delete_subscriptions",
     "staff_context",
 ]
 
@@ -56,6 +63,16 @@ _SUB_COLUMNS = (
 
 def _pg() -> bool:
     return isinstance(db.current_engine(), PostgresEngine)
+
+
+def _among(column: Column, ids: Collection[UUID]) -> WhereRaw:
+    """``column IN (ids)`` with the ids as one parameter: an array on PostgreSQL, a JSON
+    list on SQLite. piccolo's ``is_in`` binds and converts one parameter per id, which
+    cost the worker more than the statements themselves."""
+    name = column._meta.get_full_name(with_alias=False)
+    if _pg():
+        return WhereRaw(f"{name} = ANY({{}})", list(ids))
+    return WhereRaw(f"{name} IN (SELECT value FROM json_each({{}}))", json.dumps([str(i) for i in ids]))
 
 
 # --- subscriptions -------------------------------------------------------------------------
@@ -112,8 +129,19 @@ async def delete_subscriptions_of_customer(customer_id: UUID) -> int:
     return len(await PushSubscription.delete().where(PushSubscription.customer == customer_id).returning(PushSubscription.id).run())
 
 
-async def member_targets(customer_id: UUID) -> list[UUID]:
-    return await PushSubscription.select(PushSubscription.id).where(PushSubscription.customer == customer_id).output(as_list=True).run()
+async def member_targets(customer_ids: Collection[UUID]) -> dict[UUID, list[UUID]]:
+    """The subscriptions of each of these members (members without one are absent)."""
+    if not customer_ids:
+        return {}
+    rows = (
+        await PushSubscription.select(PushSubscription.id, PushSubscription.customer)
+        .where(_among(PushSubscription.customer, customer_ids))
+        .run()
+    )
+    targets: dict[UUID, list[UUID]] = {}
+    for r in rows:
+        targets.setdefault(r["customer"], []).append(r["id"])
+    return targets
 
 
 async def store_staff_targets(store_id: UUID) -> list[tuple[UUID, UUID]]:
@@ -130,17 +158,31 @@ async def store_staff_targets(store_id: UUID) -> list[tuple[UUID, UUID]]:
 # --- deliveries ----------------------------------------------------------------------------
 
 
+_DELIVERY_COLUMNS = (
+    "id", "key", "event", "subscription_id", "customer", "staff", "kind", "status", "attempts", "next_attempt_at", "created_at",
+    "updated_at",
+)
+
+
 async def insert_deliveries(rows: list[dict[str, Any]]) -> None:
+    """One multi-row insert (a delivery that exists already, by ``key``, is left alone).
+    Written as SQL: building a piccolo row object per delivery cost more than the insert."""
     if not rows:
         return
-    await PushDelivery.insert(*[PushDelivery(**r) for r in rows]).on_conflict(target=PushDelivery.key, action="DO NOTHING").run()
+    now = dt.datetime.now(dt.timezone.utc)
+    values = ", ".join(["(" + ", ".join(["{}"] * len(_DELIVERY_COLUMNS)) + ")"] * len(rows))
+    args = [v for r in rows for v in (*(r[c] for c in _DELIVERY_COLUMNS[:-2]), now, now)]
+    await PushDelivery.raw(
+        f"INSERT INTO push_delivery ({', '.join(_DELIVERY_COLUMNS)}) VALUES {values} ON CONFLICT (key) DO NOTHING", *args
+    ).run()
 
 
 async def claim_due(*, now: dt.datetime, limit: int, worker: str, lease_until: dt.datetime) -> list[dict[str, Any]]:
     """Lease up to ``limit`` due deliveries to ``worker``: pending, due, and not leased (or
     their lease expired: the worker holding it died). On PostgreSQL ``FOR UPDATE SKIP
-    LOCKED`` lets concurrent workers take disjoint rows; each claim gets a fresh token that
-    fences the outcome write. Call inside a transaction."""
+    LOCKED`` lets concurrent workers take disjoint rows. The claim gets a fresh token, shared
+    by the rows claimed together, that fences the outcome writes: a worker whose lease
+    expired and was claimed again can no longer record anything. Call inside a transaction."""
     query = (
         PushDelivery.select(PushDelivery.id)
         .where(
@@ -154,16 +196,12 @@ async def claim_due(*, now: dt.datetime, limit: int, worker: str, lease_until: d
     if _pg():
         query = query.lock_rows("UPDATE", skip_locked=True)
     ids = await query.run()
-    claimed = []
-    for delivery_id in ids:
-        token = str(uuid4())
-        await PushDelivery.update(
-            {PushDelivery.claimed_by: worker[:64], PushDelivery.claim_token: token, PushDelivery.lease_until: lease_until}
-        ).where(PushDelivery.id == delivery_id).run()
-        claimed.append(token)
     if not ids:
         return []
-    rows = (
+    await PushDelivery.update(
+        {PushDelivery.claimed_by: worker[:64], PushDelivery.claim_token: str(uuid4()), PushDelivery.lease_until: lease_until}
+    ).where(_among(PushDelivery.id, ids)).run()
+    return (
         await PushDelivery.select(
             PushDelivery.id, PushDelivery.event.id.as_alias("event_id"), PushDelivery.event.kind.as_alias("kind"),
             PushDelivery.event.data.as_alias("data"), PushDelivery.event.store.as_alias("store"),
@@ -171,70 +209,91 @@ async def claim_due(*, now: dt.datetime, limit: int, worker: str, lease_until: d
             PushDelivery.subscription_id, PushDelivery.customer, PushDelivery.staff, PushDelivery.attempts,
             PushDelivery.claim_token, PushDelivery.created_at,
         )
-        .where(PushDelivery.id.is_in(ids))
+        .where(_among(PushDelivery.id, ids))
         .output(load_json=True)
         .run()
     )
-    return rows
 
 
-async def finish(delivery_id: UUID, token: str, values: dict[str, Any]) -> bool:
-    """Record an outcome, only if this worker still holds the claim (``token``); the lease
-    is released. False when the lease was lost (expired and taken by another worker)."""
+async def finish(delivery_ids: Collection[UUID], token: str, values: dict[str, Any]) -> set[UUID]:
+    """Record one outcome for these deliveries, for those this worker still holds the claim
+    of (``token``), and release their lease. Returns the ids written; one missing lost its
+    lease (it expired and another worker claimed the delivery). A deferral (quiet hours,
+    the rate limit) is an outcome that sets only ``next_attempt_at``."""
+    if not delivery_ids:
+        return set()
     values = {**values, "claim_token": None, "claimed_by": None, "lease_until": None, "updated_at": dt.datetime.now(dt.timezone.utc)}
     rows = (
         await PushDelivery.update({getattr(PushDelivery, k): v for k, v in values.items()})
-        .where((PushDelivery.id == delivery_id) & (PushDelivery.claim_token == token))
+        .where(_among(PushDelivery.id, delivery_ids) & (PushDelivery.claim_token == token))
         .returning(PushDelivery.id)
         .run()
     )
-    return bool(rows)
+    return {r["id"] for r in rows}
 
 
-async def release(delivery_id: UUID, token: str, next_attempt_at: dt.datetime) -> bool:
-    """Give a claim back without an attempt (quiet hours, rate limit): due again later."""
-    return await finish(delivery_id, token, {"next_attempt_at": next_attempt_at})
-
-
-async def target(sub_id: UUID) -> dict[str, Any] | None:
-    return (
-        await PushSubscription.select(PushSubscription.id, PushSubscription.endpoint, PushSubscription.p256dh, PushSubscription.auth, PushSubscription.expiration_time)
-        .where(PushSubscription.id == sub_id)
-        .first()
+async def renew_leases(delivery_ids: Collection[UUID], token: str, lease_until: dt.datetime) -> set[UUID]:
+    """Extend the lease of claims this worker still holds; returns their ids."""
+    if not delivery_ids:
+        return set()
+    rows = (
+        await PushDelivery.update({PushDelivery.lease_until: lease_until})
+        .where(_among(PushDelivery.id, delivery_ids) & (PushDelivery.claim_token == token))
+        .returning(PushDelivery.id)
         .run()
     )
+    return {r["id"] for r in rows}
 
 
-async def send_context(customer_id: UUID) -> dict[str, Any] | None:
-    """What the send-time checks need about a member: state, language, store time zone,
-    preferences and consent ledger."""
-    row = (
+async def targets(sub_ids: Collection[UUID]) -> dict[UUID, dict[str, Any]]:
+    """Endpoint and keys of these subscriptions (deleted ones are absent)."""
+    if not sub_ids:
+        return {}
+    rows = (
+        await PushSubscription.select(PushSubscription.id, PushSubscription.endpoint, PushSubscription.p256dh, PushSubscription.auth, PushSubscription.expiration_time)
+        .where(_among(PushSubscription.id, sub_ids))
+        .run()
+    )
+    return {r["id"]: r for r in rows}
+
+
+async def send_contexts(customer_ids: Collection[UUID]) -> dict[UUID, dict[str, Any]]:
+    """What the send-time checks need about each member: state, language, store time zone,
+    ``member`` (the account's preferences, or None) and ``consents`` (the ledger). A customer
+    that does not exist is absent."""
+    if not customer_ids:
+        return {}
+    ids = list(customer_ids)
+    rows = (
         await Customer.select(
             Customer.id, Customer.language, Customer.restricted_at, Customer.erased_at, Customer.deleted_at,
             Customer.home_store.timezone.as_alias("store_time_zone"),
         )
-        .where(Customer.id == customer_id)
-        .first()
+        .where(_among(Customer.id, ids))
         .run()
     )
-    if row is None:
-        return None
-    row["member"] = (
+    contexts = {r["id"]: {**r, "member": None, "consents": []} for r in rows}
+    members = (
         await MemberAccount.select(
-            MemberAccount.active, MemberAccount.language, MemberAccount.time_zone, MemberAccount.quiet_start,
+            MemberAccount.customer, MemberAccount.active, MemberAccount.language, MemberAccount.time_zone, MemberAccount.quiet_start,
             MemberAccount.quiet_end, MemberAccount.event_types,
         )
-        .where(MemberAccount.customer == customer_id)
+        .where(_among(MemberAccount.customer, ids))
         .output(load_json=True)
-        .first()
         .run()
     )
-    row["consents"] = (
-        await ConsentRecord.select(ConsentRecord.purpose, ConsentRecord.status, ConsentRecord.occurred_at, ConsentRecord.expires_at)
-        .where(ConsentRecord.customer == customer_id)
+    for m in members:
+        if m["customer"] in contexts:
+            contexts[m.pop("customer")]["member"] = m
+    consents = (
+        await ConsentRecord.select(ConsentRecord.customer, ConsentRecord.purpose, ConsentRecord.status, ConsentRecord.occurred_at, ConsentRecord.expires_at)
+        .where(_among(ConsentRecord.customer, ids))
         .run()
     )
-    return row
+    for c in consents:
+        if c["customer"] in contexts:
+            contexts[c.pop("customer")]["consents"].append(c)
+    return contexts
 
 
 async def staff_context(staff_id: UUID, store_id: UUID | None) -> dict[str, Any] | None:
@@ -245,14 +304,20 @@ async def staff_context(staff_id: UUID, store_id: UUID | None) -> dict[str, Any]
     return {**row, "store": store}
 
 
-async def delivered_since(customer_id: UUID, since: dt.datetime) -> list[dt.datetime]:
-    return (
-        await PushDelivery.select(PushDelivery.delivered_at)
-        .where((PushDelivery.customer == customer_id) & (PushDelivery.status == "delivered") & (PushDelivery.delivered_at >= since))
-        .order_by(PushDelivery.delivered_at)
-        .output(as_list=True)
+async def delivered_since(customer_ids: Collection[UUID], since: dt.datetime) -> dict[UUID, dict[UUID, dt.datetime]]:
+    """Each member's messages delivered since ``since`` (the rate limit): delivery id ->
+    when. Members with none are absent."""
+    if not customer_ids:
+        return {}
+    rows = (
+        await PushDelivery.select(PushDelivery.id, PushDelivery.customer, PushDelivery.delivered_at)
+        .where(_among(PushDelivery.customer, customer_ids) & (PushDelivery.status == "delivered") & (PushDelivery.delivered_at >= since))
         .run()
     )
+    times: dict[UUID, dict[UUID, dt.datetime]] = {}
+    for r in rows:
+        times.setdefault(r["customer"], {})[r["id"]] = r["delivered_at"]
+    return times
 
 
 async def cancel_pending_of_customer(customer_id: UUID) -> int:
@@ -331,5 +396,12 @@ async def history_of_customer(customer_id: UUID) -> list[dict[str, Any]]:
     )
 
 
-async def mark_subscription_used(sub_id: UUID, at: dt.datetime) -> None:
-    await PushSubscription.update({PushSubscription.last_delivered_at: at}).where(PushSubscription.id == sub_id).run()
+async def mark_subscriptions_used(sub_ids: Collection[UUID], at: dt.datetime) -> None:
+    if sub_ids:
+        await PushSubscription.update({PushSubscription.last_delivered_at: at}).where(_among(PushSubscription.id, sub_ids)).run()
+
+
+async def delete_subscriptions(sub_ids: Collection[UUID]) -> None:
+    """Subscriptions the push service called gone (404/410)."""
+    if sub_ids:
+        await PushSubscription.delete().where(_among(PushSubscription.id, sub_ids)).run()

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from uuid import UUID
 
 import pytest
 
 from api.settings import load_settings
-from clienteling.tables import Customer, MemberAccount, OutboxEvent, PushDelivery, PushSubscription
+from clienteling.tables import AuditEntry, Customer, MemberAccount, OutboxEvent, PushDelivery, PushSubscription
 from push.setup import build_sender
 from push.vapid import generate
 from push.worker import PushWorker, WorkerConfig
@@ -47,10 +47,23 @@ def settings(clean_db):  # noqa: ANN001, ANN201
     })
 
 
+_WORKERS: list[PushWorker] = []
+
+
+@pytest.fixture(autouse=True)
+async def _close_workers() -> AsyncIterator[None]:
+    """Each worker's sender keeps connections to the receiver open; close them after the test."""
+    yield
+    while _WORKERS:
+        await _WORKERS.pop().aclose()
+
+
 def _worker(app, **config) -> PushWorker:  # noqa: ANN001
     settings = app.state.settings
     defaults = {"retry_base_seconds": 0.05, "retry_cap_seconds": 0.2, "max_attempts": 3, "lease_seconds": 30.0}
-    return PushWorker(build_sender(settings), WorkerConfig(**(defaults | config)), audit=app.state.services.audit, worker_id="test-worker")
+    worker = PushWorker(build_sender(settings), WorkerConfig(**(defaults | config)), audit=app.state.services.audit, worker_id="test-worker")
+    _WORKERS.append(worker)
+    return worker
 
 
 async def _run(worker: PushWorker, *, seconds: float = 3.0, until=None) -> None:  # noqa: ANN001
@@ -281,3 +294,43 @@ async def test_erasure_removes_devices_and_account_and_cancels_queued_notificati
     await _run(_worker(app), seconds=0.5)
     assert receiver.attempts.get(token, 0) == 0
     assert await OutboxEvent.count().where(OutboxEvent.dispatched_at.is_null()).run() == 0
+
+
+async def test_a_worker_reuses_its_connections_and_its_vapid_token(client, app, receiver) -> None:
+    members = [await _subscribed_member(client, receiver) for _ in range(3)]
+    worker = _worker(app)
+    before = set(receiver.connections)
+    for total in ("12.00", "13.00"):
+        for store, customer, _, _ in members:
+            await post_signed(client, PURCHASES, purchase(customer=customer, store=store, total=total))
+        await _run(worker, until=lambda: _all_done([m[1] for m in members]))
+    messages = [m for _, _, _, token in members for m in receiver.wait_for(2, token, timeout=5)]
+    assert len(messages) == 6
+    assert len(receiver.connections - before) <= 3  # one keep-alive connection per lane, not one per message
+    assert len({m.headers["authorization"] for m in messages}) == 1  # one JWT for the receiver's origin
+
+
+async def _all_done(customers: list[UUID]) -> bool:
+    return all([await _done(c) for c in customers])
+
+
+async def test_a_running_worker_delivers_a_backlog_of_many_rounds_once_each_and_audits_them(client, app, receiver) -> None:
+    members = [await _subscribed_member(client, receiver) for _ in range(7)]
+    for store, customer, _, _ in members:
+        await post_signed(client, PURCHASES, purchase(customer=customer, store=store))
+    worker = _worker(app, batch_size=3, poll_interval=0.05)  # three rounds and more: claimed ahead, recorded behind
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    try:
+        deadline = asyncio.get_running_loop().time() + 15
+        while not await _all_done([m[1] for m in members]) and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, timeout=15)
+    for _, customer, _, token in members:
+        assert await _statuses(customer) == ["delivered"]
+        assert len(receiver.wait_for(1, token, timeout=5)) == 1
+    audited = await AuditEntry.select(AuditEntry.customer_ids).where(AuditEntry.action == "push").output(load_json=True).run()
+    assert sorted(c for row in audited for c in row["customer_ids"]) == sorted(str(m[1]) for m in members)
+    assert await PushDelivery.count().where(PushDelivery.claim_token.is_not_null()).run() == 0  # every lease released
