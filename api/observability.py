@@ -87,7 +87,8 @@ class AccessLogMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, capture)
+            # A WebSocket's status is 101 from the start: no need to inspect every frame.
+            await self.app(scope, receive, capture if scope["type"] == "http" else send)
         finally:
             access_log.info(
                 "request",

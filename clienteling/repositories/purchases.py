@@ -8,6 +8,7 @@ from collections import defaultdict
 from typing import Any
 from uuid import UUID
 
+from clienteling import db
 from clienteling.repositories.recent import newest_per_customer
 from clienteling.tables import Purchase, PurchaseLine
 
@@ -32,12 +33,20 @@ async def lines_for(purchase_ids: list[UUID]) -> dict[UUID, list[dict[str, Any]]
     out: dict[UUID, list[dict[str, Any]]] = defaultdict(list)
     if not purchase_ids:
         return out
-    rows = (
-        await PurchaseLine.select(PurchaseLine.purchase, PurchaseLine.sku, PurchaseLine.name, PurchaseLine.quantity, PurchaseLine.unit_price)
-        .where(PurchaseLine.purchase.is_in(purchase_ids))
-        .order_by(PurchaseLine.purchase, PurchaseLine.name, PurchaseLine.sku, PurchaseLine.id)
-        .run()
-    )
+    if db.is_sqlite():
+        rows = (
+            await PurchaseLine.select(PurchaseLine.purchase, PurchaseLine.sku, PurchaseLine.name, PurchaseLine.quantity, PurchaseLine.unit_price)
+            .where(PurchaseLine.purchase.is_in(purchase_ids))
+            .order_by(PurchaseLine.purchase, PurchaseLine.name, PurchaseLine.sku, PurchaseLine.id)
+            .run()
+        )
+    else:
+        # Fixed text (prepared once per connection, no query building): the 360 runs it.
+        rows = await PurchaseLine.raw(
+            "SELECT purchase, sku, name, quantity, unit_price FROM purchase_line WHERE purchase = ANY({}::uuid[]) "
+            "ORDER BY purchase, name, sku, id",
+            list(purchase_ids),
+        ).run()
     for row in rows:
         out[row["purchase"]].append(row)
     return out
