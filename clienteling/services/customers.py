@@ -13,7 +13,7 @@ from clienteling.policy_store import PolicyStore
 from clienteling.repositories import customers as repo
 from clienteling.repositories import staff as staff_repo
 from clienteling.services import customer_rows
-from domain.consent import active_purposes
+from domain.consent import ConsentEvent, active_purposes
 from domain.events import Event, customer_channel
 from domain.customers import Customer, CustomerCreate, CustomerUpdate, DuplicateCandidates, validate_contact
 from domain.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
@@ -135,16 +135,21 @@ class CustomerService:
                 card=query.upper() if " " not in query else None,
                 allowed=searchable_fields(policy, principal),
             )
-            rows, cursors, more = await self._ranked(principal, scope, spec, cursor, limit)
+            rows, cursors, more, ledgers = await self._ranked(principal, scope, spec, cursor, limit)
         else:
             rows = await repo.page(scope, after=await self._after(cursor), limit=limit)
             more = len(rows) > limit
             rows = rows[:limit]
             # Cursors carry only the id (no names in URLs or logs); the sort key is looked up.
             cursors = [encode_cursor([str(r["id"])]) for r in rows]
+            ledgers = None
         if not rows:
             return Page(items=[], next_cursor=None), []
-        consents = await self._consents([r["id"] for r in rows])
+        if ledgers is None:
+            consents = await self._consents([r["id"] for r in rows])
+        else:
+            now = dt.datetime.now(dt.timezone.utc)
+            consents = {r["id"]: active_purposes(ledgers.get(r["id"], []), now) for r in rows}
         decisions = [decide(policy, principal, "customer", _record(r, consents[r["id"]])) for r in rows]
         items = [to_view(d, r) for d, r in zip(decisions, rows)]
         fields = {f for d in decisions for f in visible_fields(dict(d.fields))}
@@ -154,8 +159,9 @@ class CustomerService:
         )
         return Page(items=items, next_cursor=cursors[-1] if more else None), cursors
 
-    async def _ranked(self, principal: Principal, scope: RowScope, spec: SearchSpec, cursor: str | None, limit: int) -> tuple[list[dict[str, Any]], list[str], bool]:
-        """One page of a ranked search: rows, their cursors, and whether more follow.
+    async def _ranked(self, principal: Principal, scope: RowScope, spec: SearchSpec, cursor: str | None, limit: int) -> tuple[list[dict[str, Any]], list[str], bool, dict[UUID, list[ConsentEvent]]]:
+        """One page of a ranked search: rows, their cursors, whether more follow, and the
+        rows' consent ledgers (read with the rows, in one statement on PostgreSQL).
 
         The candidates (at most ``repo.CANDIDATE_LIMIT`` per kind of match) are ranked by
         (score desc, name, id), a total order; a cursor is the (id, score) of the last row
@@ -165,7 +171,7 @@ class CustomerService:
         after = await self._ranked_after(cursor)
         candidates = await repo.search_candidates(scope, spec)
         if not candidates:
-            return [], [], False
+            return [], [], False, {}
         ranked = []
         for row in candidates:
             in_book = principal.staff_id in (row["primary_associate"], row["secondary_associate"])
@@ -181,10 +187,11 @@ class CustomerService:
         window = ranked[: limit + 1]
         more = len(window) > limit
         window = window[:limit]
-        by_id = {r["id"]: r for r in await repo.get_many([r[2] for r in window])}
+        found, ledgers = await repo.page_rows([r[2] for r in window])
+        by_id = {r["id"]: r for r in found}
         rows = [by_id[r[2]] for r in window if r[2] in by_id]
         score_of = {r[2]: -r[0] for r in window}
-        return rows, [encode_cursor([str(r["id"]), score_of[r["id"]]]) for r in rows], more
+        return rows, [encode_cursor([str(r["id"]), score_of[r["id"]]]) for r in rows], more, ledgers
 
     async def _ranked_after(self, cursor: str | None) -> tuple[int, str, UUID] | None:
         if not cursor:
