@@ -42,7 +42,7 @@ query Customer360($id: ID!, $first: Int!, $after: String) {
 
 # The 360 above may cost at most this many SQL statements, however many purchases, notes,
 # consent answers or other events the customer has (docs/api.md states the same bound).
-STATEMENT_BOUND = 20
+STATEMENT_BOUND = 17
 
 
 @contextlib.contextmanager
