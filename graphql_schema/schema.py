@@ -22,6 +22,7 @@ from graphql_schema.customers.queries import CustomerQueries
 from graphql_schema.data_subject.resolvers import DataSubjectMutations, DataSubjectQueries
 from graphql_schema.cost import DEFAULT_MAX_COST, QueryCostLimiter
 from graphql_schema.errors import ErrorCodes, tag_pre_execution_errors
+from graphql_schema.execution import FlatListExecutor
 from graphql_schema.permissions.resolvers import PermissionMutations, PermissionQueries
 from graphql_schema.staff.queries import StaffQueries
 from graphql_schema.sync.endpoints import SyncMutations, SyncQueries, SyncSubscriptions
@@ -71,6 +72,7 @@ def build_schema(*, introspection: bool = True, max_cost: int = DEFAULT_MAX_COST
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
+        execution_context_class=FlatListExecutor,
         extensions=[
             ErrorCodes,
             ParserCache,
