@@ -35,6 +35,7 @@ __all__ = [
     "CANDIDATE_LIMIT",
     "get",
     "get_many",
+    "get_many_with_ledgers",
     "sort_key",
     "page",
     "search_candidates",
@@ -303,13 +304,48 @@ _JSON_COLUMNS = tuple(c._meta.db_column_name for c in Customer._meta.columns if 
 _PG_ROWS_BY_ID = "SELECT * FROM customer WHERE id = ANY({}::uuid[]) AND deleted_at IS NULL"
 
 
-async def _rows_by_id(ids: list[UUID]) -> list[dict[str, Any]]:
-    rows = await Customer.raw(_PG_ROWS_BY_ID, list(ids)).run()
+def _decode_json_columns(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for row in rows:
         for column in _JSON_COLUMNS:
             if isinstance(row[column], str):
                 row[column] = msgspec.json.decode(row[column])
     return rows
+
+
+async def _rows_by_id(ids: list[UUID]) -> list[dict[str, Any]]:
+    return _decode_json_columns(await Customer.raw(_PG_ROWS_BY_ID, list(ids)).run())
+
+
+# PostgreSQL: the rows by id (as _PG_ROWS_BY_ID) with each one's consent ledger as parallel
+# arrays (one aggregate pass, so the arrays line up); asyncpg decodes them to the same Python
+# values as the ledger read of consent_events.
+_PG_ROWS_WITH_LEDGERS = (
+    'SELECT c.*, l.purposes AS "ledger_purposes_", l.statuses AS "ledger_statuses_", '
+    'l.occurred AS "ledger_occurred_", l.expires AS "ledger_expires_" FROM customer c CROSS JOIN LATERAL ('
+    "SELECT array_agg(r.purpose) AS purposes, array_agg(r.status) AS statuses, array_agg(r.occurred_at) AS occurred, "
+    "array_agg(r.expires_at) AS expires FROM consent_record r WHERE r.customer = c.id) l "
+    "WHERE c.id = ANY({}::uuid[]) AND c.deleted_at IS NULL"
+)
+
+
+async def get_many_with_ledgers(ids: list[UUID]) -> tuple[list[dict[str, Any]], dict[UUID, list[ConsentEvent]]] | None:
+    """The live rows among ``ids`` (as :func:`get_many`) and the consent ledger of each (as
+    :func:`consent_events`, ``[]`` for a row without one) in one statement, on PostgreSQL.
+    None on SQLite, where it would take two statements: read the ledgers when needed."""
+    if not isinstance(Customer._meta.db, PostgresEngine):
+        return None
+    if not ids:
+        return [], {}
+    rows = await Customer.raw(_PG_ROWS_WITH_LEDGERS, list(ids)).run()
+    ledgers: dict[UUID, list[ConsentEvent]] = {}
+    for row in rows:
+        purposes, statuses = row.pop("ledger_purposes_"), row.pop("ledger_statuses_")
+        occurred, expires = row.pop("ledger_occurred_"), row.pop("ledger_expires_")
+        ledgers[row["id"]] = [
+            ConsentEvent(purpose=p, status=st, occurred_at=at, expires_at=ex)
+            for p, st, at, ex in zip(purposes or (), statuses or (), occurred or (), expires or ())
+        ]
+    return _decode_json_columns(rows), ledgers
 
 
 async def get(customer_id: UUID) -> dict[str, Any] | None:

@@ -36,6 +36,16 @@ _PURPOSE = "clienteling"
 PurchaseRequest = tuple[UUID, int, str | None]  # customer, page size, cursor
 PurchasePage = tuple[Page[PurchaseView], list[str]]  # the page and one cursor per item
 
+# The timeline's sources (clienteling.repositories.timeline) by the resource whose access
+# they need: purchases, returns and store visits all hang on "purchase".
+_TIMELINE_SOURCES: dict[str, tuple[str, ...]] = {
+    "purchase": ("purchase", "return", "check_in"),
+    "note": ("note",),
+    "appointment": ("appointment",),
+    "task": ("task",),
+    "consent": ("consent",),
+}
+
 
 class ReachedCustomer(msgspec.Struct, frozen=True):
     """A customer the caller reaches, with what the decisions about their records need."""
@@ -95,7 +105,9 @@ class Customer360Service:
 
     async def reach(self, principal: Principal, customer_ids: list[UUID]) -> dict[UUID, ReachedCustomer]:
         """The customers among ``customer_ids`` the caller reaches now (two statements: the
-        rows and their consent ledgers); absent, erased and out-of-scope ones are left out."""
+        rows and their consent ledgers; inside a GraphQL query on PostgreSQL one, see
+        :mod:`clienteling.services.customer_rows`); absent, erased and out-of-scope ones are
+        left out."""
         policy = self.policies.current
         rows = []
         for row in await customer_rows.get_many(list(dict.fromkeys(customer_ids))):
@@ -135,8 +147,9 @@ class Customer360Service:
 
     async def purchases(self, principal: Principal, reached: dict[UUID, ReachedCustomer], requests: list[PurchaseRequest]) -> dict[PurchaseRequest, PurchasePage]:
         """Pages of purchases for several customers: one statement per distinct (page size,
-        cursor) asked for, one more for all their lines. Customers not reached get an empty
-        page; fields the caller may not read are null (``lines`` too)."""
+        cursor) asked for, which on PostgreSQL brings the lines too (SQLite: one more for all
+        their lines). Lines are read only where the caller may see them. Customers not
+        reached get an empty page; fields the caller may not read are null (``lines`` too)."""
         policy = self._require(principal, "purchase")
         groups: dict[tuple[int, str | None], list[UUID]] = defaultdict(list)
         for cid, limit, cursor in requests:
@@ -145,16 +158,26 @@ class Customer360Service:
                 groups[(limit, cursor)].append(cid)
         decisions = {cid: _decision(policy, principal, "purchase", c.context()) for cid, c in reached.items()}
         fetched: dict[tuple[UUID, int, str | None], list[dict[str, Any]]] = {}
+        lines: dict[UUID, list[dict[str, Any]]] = {}
+        lines_read = True  # PostgreSQL reads each page's lines with it; SQLite after
         for (limit, cursor), ids in groups.items():
             before = _parse_purchase_cursor(cursor) if cursor else None
             ids = [i for i in ids if decisions.get(i) is not None]
-            found = await purchase_repo.newest_for_customers(ids, limit=limit + 1, before=before)
+            lines_of = [i for i in ids if _readable(decisions[i], "lines")]
+            both = await purchase_repo.newest_with_lines(ids, limit=limit + 1, before=before, lines_of=lines_of, lines_limit=limit)
+            if both is None:
+                lines_read = False
+                found = await purchase_repo.newest_for_customers(ids, limit=limit + 1, before=before)
+            else:
+                found, page_lines = both
+                lines.update(page_lines)
             for cid in ids:
                 fetched[(cid, limit, cursor)] = found.get(cid, [])
-        with_lines = [
-            row["id"] for (cid, limit, _), rows in fetched.items() if _readable(decisions[cid], "lines") for row in rows[:limit]
-        ]
-        lines = await purchase_repo.lines_for(with_lines) if with_lines else {}
+        if not lines_read:
+            with_lines = [
+                row["id"] for (cid, limit, _), rows in fetched.items() if _readable(decisions[cid], "lines") for row in rows[:limit]
+            ]
+            lines = await purchase_repo.lines_for(with_lines) if with_lines else {}
         out: dict[PurchaseRequest, PurchasePage] = {}
         read: set[UUID] = set()
         fields: set[str] = set()
@@ -223,26 +246,28 @@ class Customer360Service:
 
     async def timelines(self, principal: Principal, reached: dict[UUID, ReachedCustomer], customer_ids: list[UUID], *, limit: int) -> dict[UUID, list[TimelineEvent]]:
         """The latest ``limit`` events of each customer, newest first, merged across kinds.
-        One statement per kind the caller's role may read at all, each bounded per customer;
-        a kind whose resource the role has no access to is simply absent."""
+        The sources of every kind the caller's role may read at all are read together, each
+        bounded per customer (PostgreSQL: one statement; SQLite: one per source); a kind whose
+        resource the role has no access to is not read and simply absent."""
         if limit < 1 or limit > rules.MAX_TIMELINE:
             raise ValidationFailed(f"first must be between 1 and {rules.MAX_TIMELINE}", extra={"field": "first"})
         policy = self.policies.current
         ids = [cid for cid in dict.fromkeys(customer_ids) if cid in reached]
         events: dict[UUID, list[TimelineEvent]] = {cid: [] for cid in customer_ids}
         if ids:
-            can = {res: policy.resource(principal.role, res) is not None for res in ("purchase", "note", "appointment", "task", "consent")}
-            now = _utcnow()
+            can = {res: policy.resource(principal.role, res) is not None for res in _TIMELINE_SOURCES}
+            wanted = [source for res, sources in _TIMELINE_SOURCES.items() if can[res] for source in sources]
+            found = await timeline_repo.newest_events(ids, limit, sources=wanted, reader=principal.staff_id, until=_utcnow())
             if can["purchase"]:
-                self._commerce(policy, principal, reached, events, await timeline_repo.purchases(ids, limit), await timeline_repo.returns(ids, limit), await timeline_repo.check_ins(ids, limit))
+                self._commerce(policy, principal, reached, events, found["purchase"], found["return"], found["check_in"])
             if can["note"]:
-                self._notes(policy, principal, reached, events, await timeline_repo.notes(ids, limit, reader=principal.staff_id))
+                self._notes(policy, principal, reached, events, found["note"])
             if can["appointment"]:
-                self._appointments(policy, principal, reached, events, await timeline_repo.appointments(ids, limit, until=now))
+                self._appointments(policy, principal, reached, events, found["appointment"])
             if can["task"]:
-                self._tasks(policy, principal, reached, events, await timeline_repo.completed_tasks(ids, limit))
+                self._tasks(policy, principal, reached, events, found["task"])
             if can["consent"]:
-                self._consents(policy, principal, reached, events, await timeline_repo.consent_answers(ids, limit))
+                self._consents(policy, principal, reached, events, found["consent"])
         out = {cid: rules.merge_timeline(evs, limit) for cid, evs in events.items()}
         read = [cid for cid, evs in out.items() if evs]
         if read:

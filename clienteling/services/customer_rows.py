@@ -4,8 +4,9 @@ A customer 360 asks for the same customer several times: the ``customer`` field 
 what the caller sees, and each of its parts (purchases, notes, timeline, ...) first checks
 that the caller still reaches that customer and which consents they gave. Inside
 :func:`one_read`, these reads are served from what the operation already read, so the
-customer row and the consent ledger cost one statement each whatever the number of parts,
-and every part judges the same snapshot. Outside it (mutations, REST, jobs), every call
+customer row and the consent ledger cost one statement each whatever the number of parts
+(on PostgreSQL one statement for both: the ledgers come with the rows), and every part
+judges the same snapshot. Outside it (mutations, REST, jobs), every call
 reads the database.
 
 Only read-only operations use it (GraphQL queries, see ``graphql_schema.schema``): a write
@@ -94,8 +95,24 @@ async def _through(table: dict[UUID, asyncio.Future[Any]], ids: list[UUID], fetc
     return {i: await table[i] for i in wanted}
 
 
-async def _rows(ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
-    return {r["id"]: r for r in await customer_repo.get_many(ids)}
+def _rows(snap: _Snapshot) -> Callable[[list[UUID]], Awaitable[dict[UUID, dict[str, Any]]]]:
+    """The row read of ``snap``. Where the engine reads the consent ledgers in the same
+    statement (PostgreSQL), they are kept in the snapshot too: whoever opens a customer
+    decides with their consents, so the ledger read that would follow costs nothing."""
+
+    async def fetch(ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
+        both = await customer_repo.get_many_with_ledgers(ids)
+        if both is None:
+            return {r["id"]: r for r in await customer_repo.get_many(ids)}
+        rows, ledgers = both
+        loop = asyncio.get_running_loop()
+        for row in rows:
+            if row["id"] not in snap.ledgers:  # else already read, or being read
+                future = snap.ledgers[row["id"]] = loop.create_future()
+                future.set_result(ledgers.get(row["id"], []))
+        return {r["id"]: r for r in rows}
+
+    return fetch
 
 
 async def get(customer_id: UUID) -> dict[str, Any] | None:
@@ -103,7 +120,7 @@ async def get(customer_id: UUID) -> dict[str, Any] | None:
     snap = _current.get()
     if snap is None:
         return await customer_repo.get(customer_id)
-    return (await _through(snap.rows, [customer_id], _rows, None))[customer_id]
+    return (await _through(snap.rows, [customer_id], _rows(snap), None))[customer_id]
 
 
 async def get_many(ids: list[UUID]) -> list[dict[str, Any]]:
@@ -111,7 +128,7 @@ async def get_many(ids: list[UUID]) -> list[dict[str, Any]]:
     snap = _current.get()
     if snap is None:
         return await customer_repo.get_many(ids)
-    return [row for row in (await _through(snap.rows, ids, _rows, None)).values() if row is not None]
+    return [row for row in (await _through(snap.rows, ids, _rows(snap), None)).values() if row is not None]
 
 
 async def consent_events(ids: list[UUID]) -> dict[UUID, list[ConsentEvent]]:

@@ -40,9 +40,11 @@ query Customer360($id: ID!, $first: Int!, $after: String) {
 }
 """
 
-# The 360 above may cost at most this many SQL statements, however many purchases, notes,
-# consent answers or other events the customer has (docs/api.md states the same bound).
-STATEMENT_BOUND = 17
+# The 360 above may cost at most this many SQL statements per engine, however many
+# purchases, notes, consent answers or other events the customer has (docs/api.md states
+# the same bounds). PostgreSQL reads the row with its consent ledger, a purchase page with
+# its lines and every timeline source in one statement each; SQLite one statement apiece.
+STATEMENT_BOUND = {"sqlite": 17, "postgresql": 9}
 
 
 @contextlib.contextmanager
@@ -187,7 +189,7 @@ async def test_the_360_costs_the_same_bounded_number_of_statements_for_1_or_30_o
     assert len(large_360["timeline"]) == 96
     print(f"\n360 statements on {clean_db.kind}: {few} (1 of each) / {many} (30 of each)")
     assert few == many
-    assert many <= STATEMENT_BOUND
+    assert many <= STATEMENT_BOUND[clean_db.kind]
 
 
 async def test_purchases_page_newest_first_with_opaque_cursors_in_graphql_and_rest(client) -> None:
@@ -252,4 +254,4 @@ async def test_a_page_of_customers_batches_the_360_fields(client, clean_db, monk
         result = await gql(client, query, headers=headers)
     edges = result["data"]["customers"]["edges"]
     assert [len(e["node"]["purchases"]["edges"]) for e in edges] == [1, 2, 3]
-    assert len(seen) <= STATEMENT_BOUND
+    assert len(seen) <= STATEMENT_BOUND[clean_db.kind]
