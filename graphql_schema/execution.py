@@ -1,19 +1,20 @@
-"""A graphql-core executor that completes lists of flat objects in one tight loop.
+"""A graphql-core executor that completes flat objects, and lists of them, in one tight loop.
 
 graphql-core completes every field of every object on its own: a path, a resolve-info
-object, the resolver call, the completion of the value. For lists of objects whose selected
-fields are all plain attributes with built-in scalar types (a sync page of 2,000
-``CustomerDoc`` with 20 fields, the lines of a purchase), that is about 5 µs per field, and a
-pull page spent ~200 ms in it (bench/REPORT.md, W5).
+object, the resolver call, the completion of the value. For objects whose selected fields
+are all plain attributes of leaf types (a sync page of 2,000 ``CustomerDoc`` with 20 fields,
+the customer a live-alert subscriber receives, the lines of a purchase), that is about 5 µs
+per field, and a pull page spent ~200 ms in it (bench/REPORT.md, W5).
 
-:class:`FlatListExecutor` takes a shorter road for exactly those lists and produces the
-same result: for each item, each selected field's own resolver (strawberry's basic-field
-resolver: ``getattr``) and the scalar's own ``coerce_output_value``. Anything it cannot
-prove equivalent goes the ordinary way, for the whole list: a field with a resolver,
-arguments, field extensions or a non-built-in type, ``@defer``/``@stream``, an
-``is_type_of`` check, graphql-core middleware, and any item whose value would be an error
-(``null`` in a non-null position, a value the scalar refuses, an awaitable). Basic
-resolvers have no side effects, so starting over costs only time.
+:class:`FlatListExecutor` takes a shorter road for exactly those objects and produces the
+same result: for each selected field, its own resolver (strawberry's basic-field resolver:
+``getattr``) and its type's own ``coerce_output_value`` (item by item for lists of leaves).
+Anything it cannot prove equivalent goes the ordinary way, for the whole object or list: a
+field with a resolver, arguments, field extensions or an object type, ``@defer``/``@stream``,
+an ``is_type_of`` check, graphql-core middleware (schema extensions with a ``resolve``
+hook), and any value that would be an error (``null`` in a non-null position, a value the
+type refuses, an awaitable). Basic resolvers have no side effects, so starting over costs
+only time.
 """
 
 from __future__ import annotations
@@ -22,11 +23,14 @@ from typing import Any
 
 from graphql import (
     GraphQLBoolean,
+    GraphQLEnumType,
     GraphQLFloat,
     GraphQLID,
     GraphQLInt,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLScalarType,
     GraphQLString,
 )
 from graphql.pyutils import Undefined
@@ -50,37 +54,44 @@ class FlatListExecutor(StrawberryGraphQLCoreExecutionContext):
         self._flat_plans: dict[tuple[Any, int], tuple[Any, Any]] = {}
 
     def complete_iterable_value(self, item_type, field_details_list, info, path, items, position_context):  # noqa: ANN001, ANN201, PLR0913
-        plan = self._flat_plan(item_type, field_details_list, path)
-        if plan is None:
+        object_type = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
+        plan = self._flat_plan(object_type, field_details_list, path) if isinstance(object_type, GraphQLObjectType) else None
+        if plan is None or self.get_stream_usage(field_details_list, path) is not None:
             return super().complete_iterable_value(item_type, field_details_list, info, path, items, position_context)
         if not isinstance(items, (list, tuple)):
             items = list(items)
         try:
-            return _complete_flat(plan, items, item_type)
+            return _complete_flat(plan, items, isinstance(item_type, GraphQLNonNull), self.is_awaitable)
         except _NotFlat:
             return super().complete_iterable_value(item_type, field_details_list, info, path, items, position_context)
 
-    def _flat_plan(self, item_type, field_details_list, path):  # noqa: ANN001, ANN202
-        """``[(response key, resolver, scalar, non-null, constant), ...]`` when every selected
-        field of the list's object type can be completed in the loop, else ``None``
+    def complete_object_value(self, return_type, field_details_list, info, path, result, position_context):  # noqa: ANN001, ANN201, PLR0913
+        plan = self._flat_plan(return_type, field_details_list, path)
+        if plan is not None:
+            try:
+                return _complete_row(plan, result, self.is_awaitable)
+            except _NotFlat:
+                pass
+        return super().complete_object_value(return_type, field_details_list, info, path, result, position_context)
+
+    def _flat_plan(self, object_type, field_details_list, path):  # noqa: ANN001, ANN202
+        """``[(response key, resolver, kind, type, non-null, constant), ...]`` when every
+        selected field of ``object_type`` can be completed in the loop, else ``None``
         (memoised per field group, like graphql-core's ``collect_subfields``)."""
-        key = (item_type, id(field_details_list))
+        key = (object_type, id(field_details_list))
         cached = self._flat_plans.get(key)
         if cached is not None:
             return None if cached[1] is _NO_PLAN else cached[1]
-        plan = self._build_plan(item_type, field_details_list, path)
+        plan = self._build_plan(object_type, field_details_list)
         # keep the field group alive with its plan so that its id cannot be reused
         self._flat_plans[key] = (field_details_list, _NO_PLAN if plan is None else plan)
         return plan
 
-    def _build_plan(self, item_type, field_details_list, path):  # noqa: ANN001, ANN202
+    def _build_plan(self, object_type, field_details_list):  # noqa: ANN001, ANN202
         manager = self.middleware_manager  # strawberry always passes one, empty without resolve hooks
         if manager is not None and manager.middlewares:
             return None
-        object_type = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
-        if not isinstance(object_type, GraphQLObjectType) or object_type.is_type_of is not None:
-            return None
-        if self.get_stream_usage(field_details_list, path) is not None:
+        if object_type.is_type_of is not None:
             return None
         grouped, new_defer_usages, _forbidden = self.collect_subfields(object_type, field_details_list)
         if new_defer_usages:
@@ -92,24 +103,93 @@ class FlatListExecutor(StrawberryGraphQLCoreExecutionContext):
             node = group[0].node
             name = node.name.value
             if name == "__typename":
-                plan.append((response_name, None, None, False, object_type.name))
+                plan.append((response_name, None, _CONSTANT, None, False, object_type.name))
                 continue
             if name.startswith("__") or node.arguments or node.selection_set is not None:
                 return None
             field_def = object_type.fields.get(name)
             if field_def is None or field_def.args or not getattr(field_def.resolve, "_is_default", False):
                 return None
-            field_type = field_def.type
-            non_null = isinstance(field_type, GraphQLNonNull)
-            scalar = field_type.of_type if non_null else field_type
-            if not any(scalar is s for s in _BUILT_IN_SCALARS):
+            entry = _leaf(field_def.type)
+            if entry is None:
                 return None
-            plan.append((response_name, field_def.resolve, scalar, non_null, None))
+            kind, leaf_type, non_null = entry
+            plan.append((response_name, field_def.resolve, kind, leaf_type, non_null, None))
         return plan
 
 
-def _complete_flat(plan, items, item_type) -> list[Any]:  # noqa: ANN001
-    items_non_null = isinstance(item_type, GraphQLNonNull)
+_CONSTANT, _BUILT_IN, _OTHER_LEAF, _LEAF_LIST = range(4)
+
+
+def _leaf(field_type):  # noqa: ANN001, ANN202
+    """(kind, type, non-null) of a leaf field or a list of leaves, else None."""
+    non_null = isinstance(field_type, GraphQLNonNull)
+    inner = field_type.of_type if non_null else field_type
+    if isinstance(inner, GraphQLList):
+        item = inner.of_type
+        item_non_null = isinstance(item, GraphQLNonNull)
+        item = item.of_type if item_non_null else item
+        if not isinstance(item, (GraphQLScalarType, GraphQLEnumType)):
+            return None
+        return _LEAF_LIST, (item, item_non_null), non_null
+    if any(inner is s for s in _BUILT_IN_SCALARS):
+        return _BUILT_IN, inner, non_null
+    if isinstance(inner, (GraphQLScalarType, GraphQLEnumType)):
+        return _OTHER_LEAF, inner, non_null
+    return None
+
+
+def _coerce(leaf_type, value, is_awaitable, built_in: bool) -> Any:  # noqa: ANN001
+    if not built_in and is_awaitable(value):
+        raise _NotFlat
+    try:
+        coerced = leaf_type.coerce_output_value(value)
+    except Exception as exc:  # the ordinary path reports it, with its path
+        raise _NotFlat from exc
+    if coerced is None or coerced is Undefined:
+        raise _NotFlat
+    return coerced
+
+
+def _complete_row(plan, item, is_awaitable) -> dict[str, Any]:  # noqa: ANN001
+    row: dict[str, Any] = {}
+    for key, resolve, kind, leaf_type, non_null, constant in plan:
+        if kind is _CONSTANT:
+            row[key] = constant
+            continue
+        value = resolve(item, None)
+        if value is None:
+            if non_null:
+                raise _NotFlat
+            row[key] = None
+        elif kind is _BUILT_IN:
+            try:
+                coerced = leaf_type.coerce_output_value(value)
+            except Exception as exc:  # the ordinary path reports it, with its path
+                raise _NotFlat from exc
+            if coerced is None or coerced is Undefined:
+                raise _NotFlat
+            row[key] = coerced
+        elif kind is _OTHER_LEAF:
+            row[key] = _coerce(leaf_type, value, is_awaitable, False)
+        else:
+            if is_awaitable(value) or isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
+                raise _NotFlat
+            item_type, item_non_null = leaf_type
+            built_in = any(item_type is s for s in _BUILT_IN_SCALARS)
+            out = []
+            for element in value:
+                if element is None:
+                    if item_non_null:
+                        raise _NotFlat
+                    out.append(None)
+                else:
+                    out.append(_coerce(item_type, element, is_awaitable, built_in))
+            row[key] = out
+    return row
+
+
+def _complete_flat(plan, items, items_non_null: bool, is_awaitable) -> list[Any]:  # noqa: ANN001
     out: list[Any] = []
     append = out.append
     for item in items:
@@ -117,24 +197,6 @@ def _complete_flat(plan, items, item_type) -> list[Any]:  # noqa: ANN001
             if items_non_null:
                 raise _NotFlat
             append(None)
-            continue
-        row: dict[str, Any] = {}
-        for key, resolve, scalar, non_null, constant in plan:
-            if constant is not None:
-                row[key] = constant
-                continue
-            value = resolve(item, None)
-            if value is None:
-                if non_null:
-                    raise _NotFlat
-                row[key] = None
-                continue
-            try:
-                coerced = scalar.coerce_output_value(value)
-            except Exception as exc:  # the ordinary path reports it, with its path
-                raise _NotFlat from exc
-            if coerced is None or coerced is Undefined:
-                raise _NotFlat
-            row[key] = coerced
-        append(row)
+        else:
+            append(_complete_row(plan, item, is_awaitable))
     return out

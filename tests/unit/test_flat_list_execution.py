@@ -2,11 +2,15 @@
 short road only where it may."""
 
 import asyncio
+import datetime as dt
+import enum
 import uuid
+from collections.abc import AsyncGenerator
 from typing import Optional
 
 import pytest
 import strawberry
+from strawberry.scalars import JSON
 
 from graphql_schema import execution
 from graphql_schema.execution import FlatListExecutor
@@ -23,6 +27,12 @@ class Child:
     label: str
 
 
+@strawberry.enum
+class Color(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
 @strawberry.type
 class Item:
     id: str
@@ -31,6 +41,11 @@ class Item:
     f: float
     flag: Optional[bool]
     uid: Optional[strawberry.ID]
+    tags: Optional[list[str]] = None
+    strict_tags: Optional[list[str]] = None
+    color: Optional[Color] = Color.RED
+    when: Optional[dt.datetime] = None
+    data: Optional[JSON] = None
 
     @strawberry.field
     def computed(self) -> str:
@@ -66,6 +81,14 @@ class Query:
         return DATA[case]
 
     @strawberry.field
+    def item(self, case: str, index: int = 0) -> Optional[Item]:
+        return DATA[case][index]
+
+    @strawberry.field
+    async def later(self) -> list[Item]:
+        return DATA["ok"][:3]
+
+    @strawberry.field
     def people(self) -> list[Person]:
         return [Person(name="a", age=1), Person(name="b", age=None)]
 
@@ -74,11 +97,21 @@ class Query:
         return [strawberry.ID("x"), None]
 
 
-PLAIN = strawberry.Schema(query=Query)
-FAST = strawberry.Schema(query=Query, execution_context_class=FlatListExecutor)
+@strawberry.type
+class Subscription:
+    @strawberry.subscription
+    async def items(self, case: str) -> AsyncGenerator[Item, None]:
+        for item in DATA[case]:
+            yield item
+
+
+PLAIN = strawberry.Schema(query=Query, subscription=Subscription)
+FAST = strawberry.Schema(query=Query, subscription=Subscription, execution_context_class=FlatListExecutor)
 
 DATA.update({
-    "ok": [_item(i) for i in range(50)],
+    "ok": [_item(i, tags=[f"t{i}", "x"], color=Color.BLUE if i % 3 else Color.RED, when=dt.datetime(2026, 1, 1 + i % 28, tzinfo=dt.timezone.utc), data={"i": i}) for i in range(50)],
+    "bad_tags": [_item(0, tags=["a", None, "b"]), _item(1, tags="not a list"), _item(2, tags=[object()])],
+    "bad_enum": [_item(0, color="green")],
     "null_in_non_null": [_item(0), _item(1, f=None), _item(2)],
     "null_in_nullable": [_item(0, name=None, n=None, uid=None)],
     "refused_value": [_item(0), _item(1, n="not a number")],
@@ -108,6 +141,16 @@ QUERIES = [
     ('{ items(case: "empty") { id } }', {}),
     ('{ people { name age } }', {}),
     ('{ uuids }', {}),
+    ('{ items(case: "ok") { id tags color when data } }', {}),
+    ('{ item(case: "ok", index: 4) { __typename id tags color when data } }', {}),
+    ('{ item(case: "null_in_non_null", index: 1) { id f } }', {}),
+    ('{ item(case: "bad_tags", index: 0) { tags } }', {}),
+    ('{ item(case: "bad_tags", index: 1) { tags } }', {}),
+    ('{ item(case: "bad_tags", index: 2) { tags } }', {}),
+    ('{ items(case: "bad_tags") { id tags } }', {}),
+    ('{ items(case: "bad_enum") { color } }', {}),
+    ('{ later { id name } }', {}),
+    ('{ items(case: "ok") { id child { label } } }', {}),
 ]
 
 
@@ -116,38 +159,86 @@ def _run(schema: strawberry.Schema, query: str, variables: dict) -> tuple:
     return result.data, [(e.message, e.path) for e in result.errors or []]
 
 
+def _subscribe(schema: strawberry.Schema, query: str) -> list[tuple]:
+    async def collect() -> list[tuple]:
+        out = []
+        async for result in await schema.subscribe(query):
+            out.append((result.data, [(e.message, e.path) for e in result.errors or []]))
+        return out
+
+    return asyncio.run(collect())
+
+
 @pytest.mark.parametrize(("query", "variables"), QUERIES)
 def test_same_data_and_errors_as_graphql_core(query: str, variables: dict) -> None:
     assert _run(FAST, query, variables) == _run(PLAIN, query, variables)
 
 
+@pytest.mark.parametrize("query", [
+    'subscription { items(case: "ok") { id name tags color } }',
+    'subscription { items(case: "null_in_non_null") { id f } }',
+    'subscription { items(case: "bad_tags") { tags } }',
+])
+def test_subscription_events_same_as_graphql_core(query: str) -> None:
+    fast = _subscribe(FAST, query)
+    assert fast == _subscribe(PLAIN, query) and fast
+
+
 @pytest.fixture
 def flat_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Lengths of the lists completed in the loop."""
     calls: list[int] = []
     original = execution._complete_flat
 
-    def counting(plan, items, item_type):  # noqa: ANN001, ANN202
+    def counting(plan, items, *rest):  # noqa: ANN001, ANN002, ANN202
         calls.append(len(items))
-        return original(plan, items, item_type)
+        return original(plan, items, *rest)
 
     monkeypatch.setattr(execution, "_complete_flat", counting)
     return calls
 
 
-def test_takes_the_short_road_for_flat_lists(flat_calls: list[int]) -> None:
-    _run(FAST, '{ items(case: "ok") { __typename id name n f flag uid } }', {})
-    assert flat_calls == [50]
+@pytest.fixture
+def row_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Objects completed in the loop (on their own or as list items)."""
+    calls: list[int] = []
+    original = execution._complete_row
+
+    def counting(*args):  # noqa: ANN002, ANN202
+        calls.append(1)
+        return original(*args)
+
+    monkeypatch.setattr(execution, "_complete_row", counting)
+    return calls
+
+
+def test_takes_the_short_road_for_flat_lists(flat_calls: list[int], row_calls: list[int]) -> None:
+    _run(FAST, '{ items(case: "ok") { __typename id name n f flag uid tags color when data } }', {})
+    assert flat_calls == [50] and len(row_calls) == 50
+
+
+def test_takes_the_short_road_for_a_flat_object_and_subscription_events(row_calls: list[int]) -> None:
+    _run(FAST, '{ item(case: "ok") { id tags } }', {})
+    assert len(row_calls) == 1
+    _subscribe(FAST, 'subscription { items(case: "ok") { id firstName: name tags } }')
+    assert len(row_calls) == 51
+
+
+def test_a_flat_child_of_a_list_that_is_not(flat_calls: list[int], row_calls: list[int]) -> None:
+    data, errors = _run(FAST, '{ items(case: "ok") { id child { label } } }', {})
+    assert not errors and data["items"][1]["child"] == {"label": "i1"}
+    assert flat_calls == [] and len(row_calls) == 50  # the children, not the items
 
 
 @pytest.mark.parametrize("query", [
     '{ items(case: "ok") { id computed } }',  # a resolver
-    '{ items(case: "ok") { id child { label } } }',  # a nested object
+    '{ item(case: "ok") { id computed } }',
     '{ people { name } }',  # an interface implementation: is_type_of
 ])
-def test_goes_the_ordinary_way_where_it_must(flat_calls: list[int], query: str) -> None:
+def test_goes_the_ordinary_way_where_it_must(flat_calls: list[int], row_calls: list[int], query: str) -> None:
     data, errors = _run(FAST, query, {})
     assert not errors and data
-    assert flat_calls == []
+    assert flat_calls == [] and row_calls == []
 
 
 def test_a_sync_page_of_customer_documents_is_flat(flat_calls: list[int]) -> None:
