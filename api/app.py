@@ -7,6 +7,7 @@ import logging
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.middleware import DefineMiddleware
+from litestar.enums import ScopeType
 from litestar.plugins.prometheus import PrometheusConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
@@ -209,7 +210,9 @@ def create_app(settings: Settings | None = None, *, passwords: Passwords | None 
             *(tracing.middleware() if tracing is not None else []),
             DefineMiddleware(TrackWebSockets, lifecycle=lifecycle),
             AccessLogMiddleware,
-            PrometheusConfig(app_name="clienteling", prefix="clienteling_http", group_path=True, exclude=["/metrics", "/health"]).middleware,
+            # HTTP only: a WebSocket is one long "request", and wrapping its every frame's send
+            # cost live-alert fan-out time (bench/REPORT.md, W6).
+            PrometheusConfig(app_name="clienteling", prefix="clienteling_http", group_path=True, exclude=["/metrics", "/health"], scopes={ScopeType.HTTP}).middleware,
             DefineMiddleware(IdempotencyMiddleware, signer=services.auth.signer, max_body=settings.max_body_bytes),
             # Innermost: the request's audit entries are written before its response starts.
             DefineMiddleware(AuditBeforeResponse, audit=services.audit),
