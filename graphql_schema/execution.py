@@ -140,6 +140,7 @@ def _leaf(field_type):  # noqa: ANN001, ANN202
 
 
 def _coerce(leaf_type, value, is_awaitable, built_in: bool) -> Any:  # noqa: ANN001
+    """The leaf's own completion; built-in scalars refuse an awaitable themselves."""
     if not built_in and is_awaitable(value):
         raise _NotFlat
     try:
@@ -162,16 +163,8 @@ def _complete_row(plan, item, is_awaitable) -> dict[str, Any]:  # noqa: ANN001
             if non_null:
                 raise _NotFlat
             row[key] = None
-        elif kind is _BUILT_IN:
-            try:
-                coerced = leaf_type.coerce_output_value(value)
-            except Exception as exc:  # the ordinary path reports it, with its path
-                raise _NotFlat from exc
-            if coerced is None or coerced is Undefined:
-                raise _NotFlat
-            row[key] = coerced
-        elif kind is _OTHER_LEAF:
-            row[key] = _coerce(leaf_type, value, is_awaitable, False)
+        elif kind is not _LEAF_LIST:
+            row[key] = _coerce(leaf_type, value, is_awaitable, kind is _BUILT_IN)
         else:
             if is_awaitable(value) or isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
                 raise _NotFlat

@@ -114,3 +114,17 @@ async def test_the_websocket_negotiates_permessage_deflate(service) -> None:
         assert "permessage-deflate" in conn.response.headers.get("Sec-WebSocket-Extensions", "")
     async with connect(url, subprotocols=["graphql-transport-ws"], compression=None, open_timeout=10) as conn:
         assert "permessage-deflate" not in conn.response.headers.get("Sec-WebSocket-Extensions", "")
+
+
+async def test_websocket_connections_stay_out_of_the_http_request_metrics(service) -> None:
+    """The Prometheus HTTP middleware sees HTTP scopes only: a WebSocket is not a request,
+    and wrapping each of its frames cost fan-out time (bench/REPORT.md, W6)."""
+    ws = await GraphQLWS.open(service.base_url, _token(service, "associate.madrid@example.com"))
+    assert (await ws.receive())["type"] == "connection_ack"
+    await ws.close()
+    await asyncio.sleep(0.2)  # the server has finished the connection
+    with service.client() as c:
+        c.get("/api/v1/me", headers=service.login("associate.madrid@example.com"))
+        text = c.get("/metrics").text
+    assert 'clienteling_http_requests_total{' in text and 'method="GET"' in text
+    assert 'method="websocket"' not in text
