@@ -24,8 +24,11 @@ def request_id_of(scope: Scope) -> str:
     return request_id
 
 
-def add_request_id_header(message: Message, scope: Scope) -> None:
-    """Litestar ``before_send`` hook: runs at the app level, so 404s and 405s get it too."""
+async def add_request_id_header(message: Message, scope: Scope) -> None:
+    """Litestar ``before_send`` hook: runs at the app level, so 404s and 405s get it too.
+    It must stay a coroutine function: Litestar runs a plain function hook in its thread
+    pool, once for every message sent (each response start and body chunk, each WebSocket
+    frame), which cost a thread round trip per frame."""
     if message["type"] == "http.response.start":
         headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
         headers.append((b"x-request-id", request_id_of(scope).encode()))
