@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from graphql.error import GraphQLError
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.litestar import make_graphql_controller
@@ -17,6 +18,13 @@ from graphql_schema.context import GraphQLContext
 from graphql_schema.persisted import PersistedQueries, PersistedQueryError
 
 __all__ = ["build_graphql_controller"]
+
+
+# strawberry encodes every HTTP response and WebSocket message with ``json.dumps``; a sync
+# pull page of 2,000 documents spent about a tenth of the server's time there (bench W5
+# profile). msgspec writes the same JSON (compact, UTF-8 instead of ASCII escapes) several
+# times faster, and answers ``null`` for a non-finite float instead of invalid JSON.
+_json = msgspec.json.Encoder()
 
 
 def _declared_names(queries: Any) -> set[str]:
@@ -48,6 +56,9 @@ def build_graphql_controller(schema: Any, context_getter: Any, *, graphiql: bool
     )
 
     class GraphQLController(Base):  # type: ignore[misc, valid-type]
+        def encode_json(self, data: object) -> bytes:
+            return _json.encode(data)
+
         async def on_ws_connect(self, context: GraphQLContext):  # noqa: ANN201
             """Refuse a bad token at connection_init (close 4403): an error inside a
             subscription reaches the stock RxDB client as data: null and crashes it."""

@@ -6,10 +6,12 @@ else) becomes a tombstone with every personal field blanked."""
 from __future__ import annotations
 
 import datetime as dt
-import json
+import functools
 from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
+
+import msgspec
 
 from domain.errors import Forbidden
 from domain.staff import Principal
@@ -19,8 +21,26 @@ from permissions import Decision, Policy, RecordContext, decide
 __all__ = ["document_view", "customer_context", "wire_writable"]
 
 
+# Wire name -> column name, once per name instead of once per field of every document.
+_snake = functools.cache(snake_case)
+
+# A JSON column travels as its canonical text: keys sorted, compact, UTF-8. Written with
+# msgspec: for strings, integers, booleans and null the text is byte for byte what
+# ``json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` writes (the
+# suite checks it), which matters because tablets compare it; only floats with an exponent
+# would be written differently ("1e16" for "1e+16"), and no synced JSON column holds floats
+# (sizes, preferences and tags are strings). About 5 times faster on a first sync's pages.
+_canonical = msgspec.json.Encoder(order="sorted")
+_decode = msgspec.json.decode
+
+
+def canonical_json(value: Any) -> str:
+    """The text a JSON value travels as on the sync wire."""
+    return _canonical.encode(value).decode()
+
+
 def _column_value(row: Mapping[str, Any], wire: str) -> Any:
-    snake = snake_case(wire)
+    snake = _snake(wire)
     if snake in row:
         return row[snake]
     if snake.endswith("_id") and snake[:-3] in row:
@@ -33,8 +53,8 @@ def _wire(kind: str, value: Any) -> Any:
         return None
     if kind == "json":
         if isinstance(value, str):  # piccolo hands JSON columns back as text
-            value = json.loads(value)
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            value = _decode(value)
+        return canonical_json(value)
     if isinstance(value, UUID):
         return str(value)
     if isinstance(value, dt.datetime):
