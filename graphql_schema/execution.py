@@ -19,6 +19,7 @@ only time.
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any
 
 from graphql import (
@@ -114,8 +115,22 @@ class FlatListExecutor(StrawberryGraphQLCoreExecutionContext):
             if entry is None:
                 return None
             kind, leaf_type, non_null = entry
-            plan.append((response_name, field_def.resolve, kind, leaf_type, non_null, None))
+            plan.append((response_name, _reader(field_def), kind, leaf_type, non_null, None))
         return plan
+
+
+def _reader(field_def):  # noqa: ANN001, ANN202
+    """The field's value from its source, as its basic resolver reads it. That resolver is
+    ``field.get_result(source, None, [], {})``, which for a basic field is
+    ``field.default_resolver(source, field.python_name)``: where the default resolver is
+    ``getattr`` (strawberry's default), one ``attrgetter`` does the same in one call instead
+    of three Python frames per field and item (a pull page reads 56,000 fields)."""
+    field = (field_def.extensions or {}).get("strawberry-definition")
+    name = getattr(field, "python_name", None)
+    if field is not None and field.is_basic_field and getattr(field, "default_resolver", None) is getattr and isinstance(name, str):
+        return attrgetter(name)
+    resolve = field_def.resolve
+    return lambda source: resolve(source, None)
 
 
 _CONSTANT, _BUILT_IN, _OTHER_LEAF, _LEAF_LIST = range(4)
@@ -158,7 +173,7 @@ def _complete_row(plan, item, is_awaitable) -> dict[str, Any]:  # noqa: ANN001
         if kind is _CONSTANT:
             row[key] = constant
             continue
-        value = resolve(item, None)
+        value = resolve(item)
         if value is None:
             if non_null:
                 raise _NotFlat

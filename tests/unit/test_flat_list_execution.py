@@ -11,6 +11,7 @@ from typing import Optional
 import pytest
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.schema.config import StrawberryConfig
 
 from graphql_schema import execution
 from graphql_schema.execution import FlatListExecutor
@@ -265,3 +266,40 @@ def test_a_sync_page_of_customer_documents_is_flat(flat_calls: list[int]) -> Non
     assert fast == plain and not fast[1]
     assert flat_calls == [20]
     assert fast[0]["pull"]["documents"][3]["firstName"] == "n3"
+
+
+@strawberry.type
+class Row:
+    key: str
+    size: Optional[int]
+
+
+@strawberry.type
+class DictQuery:
+    @strawberry.field
+    def rows(self) -> list[Row]:
+        return [{"key": "a", "size": 1}, {"key": "b", "size": None}]  # type: ignore[list-item]
+
+
+def _by_key(source, name):  # noqa: ANN001, ANN202
+    return source[name] if isinstance(source, dict) else getattr(source, name)
+
+
+def test_a_schema_default_resolver_other_than_getattr_is_used(flat_calls: list[int]) -> None:
+    """Fields are read the way the schema's own default resolver reads them (here from dicts),
+    not with attribute access, and still in the loop."""
+    config = StrawberryConfig(default_resolver=_by_key)
+    plain = strawberry.Schema(query=DictQuery, config=config)
+    fast = strawberry.Schema(query=DictQuery, config=config, execution_context_class=FlatListExecutor)
+    result = _run(fast, "{ rows { key size } }", {})
+    assert result == _run(plain, "{ rows { key size } }", {})
+    assert result[0] == {"rows": [{"key": "a", "size": 1}, {"key": "b", "size": None}]}
+    assert flat_calls == [2]
+
+
+def test_attribute_reads_are_taken_for_getattr_schemas() -> None:
+    fields = FAST._schema.type_map["Item"].fields
+    assert isinstance(execution._reader(fields["name"]), type(execution.attrgetter("x")))
+    config = StrawberryConfig(default_resolver=_by_key)
+    other = strawberry.Schema(query=DictQuery, config=config)
+    assert not isinstance(execution._reader(other._schema.type_map["Row"].fields["key"]), type(execution.attrgetter("x")))
