@@ -76,11 +76,14 @@ def build_graphql_controller(schema: Any, context_getter: Any, *, graphiql: bool
             kind = (request_data.query or "").lstrip().split(" ", 1)[0].split("{", 1)[0] or "query"
             kind = kind if kind in ("query", "mutation", "subscription") else "query"
             name = operation_names.label(request_data.operation_name)
-            if tracing is None:
-                result = await super().execute_single(request, request_adapter, sub_response, context, root_value, request_data)
-            else:
-                with tracing.span(f"graphql.{kind} {name}", {"graphql.operation.type": kind, "graphql.operation.name": name}):
+            try:
+                if tracing is None:
                     result = await super().execute_single(request, request_adapter, sub_response, context, root_value, request_data)
+                else:
+                    with tracing.span(f"graphql.{kind} {name}", {"graphql.operation.type": kind, "graphql.operation.name": name}):
+                        result = await super().execute_single(request, request_adapter, sub_response, context, root_value, request_data)
+            finally:
+                context.release()  # the result is complete: free what the loaders cached now
             GRAPHQL_OPERATIONS.labels(kind, name, "error" if result.errors else "ok").inc()
             return result
 

@@ -23,6 +23,7 @@ from operator import attrgetter
 from typing import Any
 
 from graphql import (
+    ExecutionResult,
     GraphQLBoolean,
     GraphQLEnumType,
     GraphQLFloat,
@@ -31,6 +32,7 @@ from graphql import (
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLResolveInfoHelpers,
     GraphQLScalarType,
     GraphQLString,
 )
@@ -49,10 +51,35 @@ class _NotFlat(Exception):
 _NO_PLAN = object()
 
 
+async def _execution_finished(*_args: Any) -> Any:
+    raise RuntimeError("This GraphQL execution has finished")
+
+
+_FINISHED = GraphQLResolveInfoHelpers(gather=_execution_finished, track=_execution_finished)
+
+
 class FlatListExecutor(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._flat_plans: dict[tuple[Any, int], tuple[Any, Any]] = {}
+
+    def build_response(self, data):  # noqa: ANN001, ANN201
+        """The result, then cut the executor loose from what it cached: graphql-core keeps
+        the executor's own bound methods in ``async_helpers``, so every executor is a
+        reference cycle, and with it everything it references (the request's context, the
+        collected field groups, the plans) waited for the garbage collector instead of being
+        freed when the request ended. Only once execution is over: not for incremental
+        delivery, nor while tracked asynchronous work still runs. A per-event executor of a
+        subscription is a shallow copy: rebinding its attributes leaves the subscription's
+        own executor and shared caches as they are."""
+        result = super().build_response(data)
+        if isinstance(result, ExecutionResult) and not self.pending_incremental_futures and not self.background_futures:
+            self.async_helpers = _FINISHED
+            self.context_value = None
+            self.root_value = None
+            self._relevant_sub_fields = {}
+            self._flat_plans = {}
+        return result
 
     def complete_iterable_value(self, item_type, field_details_list, info, path, items, position_context):  # noqa: ANN001, ANN201, PLR0913
         object_type = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type

@@ -255,3 +255,36 @@ async def test_a_page_of_customers_batches_the_360_fields(client, clean_db, monk
     edges = result["data"]["customers"]["edges"]
     assert [len(e["node"]["purchases"]["edges"]) for e in edges] == [1, 2, 3]
     assert len(seen) <= STATEMENT_BOUND[clean_db.kind]
+
+
+# Modules whose objects belong to the server's handling of a request (the test client's own
+# httpx objects are not the service's business).
+_SERVER_MODULES = ("graphql", "strawberry", "graphql_schema", "clienteling", "domain", "api", "litestar", "permissions")
+
+
+async def test_a_finished_360_leaves_no_cyclic_garbage_behind(client) -> None:
+    """Everything a GraphQL request built is freed by reference counting when it ends: the
+    executor, the request's context and its dataloaders, the rows they cached. Before, both
+    executor and context were reference cycles and a 360 left ~500 objects per request for
+    the garbage collector, whose passes then took 20-160 ms under load (bench/REPORT.md)."""
+    import gc
+
+    shop = await _shop(purchases=3, notes=2, consents=2)
+    headers = await login(client, shop["associate"]["email"])
+    variables = {"id": str(shop["customer"]), "first": 10}
+    assert "errors" not in await gql(client, CUSTOMER_360, variables, headers)  # warm caches
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for _ in range(3):
+            result = await gql(client, CUSTOMER_360, variables, headers)
+            assert "errors" not in result and result["data"]["customer"]["purchases"]["edges"]
+        gc.collect()
+        left = sorted({f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.garbage
+                       if type(o).__module__.split(".")[0] in _SERVER_MODULES})
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert left == []
