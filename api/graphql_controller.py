@@ -7,6 +7,9 @@ from typing import Any
 
 import msgspec
 from graphql.error import GraphQLError
+from litestar import Response
+from litestar.background_tasks import BackgroundTasks
+from litestar.di import Provide
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.litestar import make_graphql_controller
 from strawberry.types import ExecutionResult
@@ -25,6 +28,13 @@ __all__ = ["build_graphql_controller"]
 # profile). msgspec writes the same JSON (compact, UTF-8 instead of ASCII escapes) several
 # times faster, and answers ``null`` for a non-finite float instead of invalid JSON.
 _json = msgspec.json.Encoder()
+
+
+async def _response_getter() -> Response:
+    """strawberry's own provider of the per-request response (its headers and cookies) is
+    ``Provide(..., sync_to_thread=True)``: a thread-pool round trip on every GraphQL request
+    to build an empty response. The same response, built on the event loop."""
+    return Response({}, background=BackgroundTasks([]))
 
 
 def _declared_names(queries: Any) -> set[str]:
@@ -56,6 +66,8 @@ def build_graphql_controller(schema: Any, context_getter: Any, *, graphiql: bool
     )
 
     class GraphQLController(Base):  # type: ignore[misc, valid-type]
+        dependencies = {**Base.dependencies, "response": Provide(_response_getter)}  # noqa: RUF012
+
         def encode_json(self, data: object) -> bytes:
             return _json.encode(data)
 

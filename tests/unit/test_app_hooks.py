@@ -26,3 +26,19 @@ def test_no_app_hook_is_run_in_the_thread_pool() -> None:
     threaded = [getattr(h, "func", h) for h in hooks if isinstance(h, AsyncCallable)]
     assert threaded == []
 
+
+
+def test_no_dependency_of_any_route_is_run_in_the_thread_pool() -> None:
+    """strawberry provides the GraphQL response object with ``sync_to_thread=True``; the app
+    replaces it, and no other provider may bring a thread round trip back per request."""
+    app = _app()
+    threaded = []
+    checked = 0
+    for route in app.routes:
+        handlers = getattr(route, "route_handlers", None) or [route.route_handler]
+        for handler in handlers:
+            for name, provider in handler.resolve_dependencies().items():
+                checked += 1
+                if isinstance(provider.dependency, AsyncCallable):
+                    threaded.append(f"{route.path} {name}")
+    assert checked > 0 and threaded == []
