@@ -1,6 +1,8 @@
 """Subscriptions. Each event is turned into the subscriber's own permission-filtered view at
 delivery (and that read is audited like any other); a subscriber who loses access stops
-receiving, and a revoked session ends the stream."""
+receiving, and a revoked session ends the stream. The connection's context outlives its
+events, so its dataloaders are dropped at every event: nested fields (notes, purchases,
+reach) are read for that event, never answered from an earlier one's cache."""
 
 from __future__ import annotations
 
@@ -67,6 +69,7 @@ class AlertSubscriptions:
         services = info.context.services
         await services.customers.ensure_reachable(principal, customer_id)
         async for event in services.events.subscribe([customer_channel(customer_id)]):
+            info.context.release()  # each event reads afresh: no rows cached by an earlier one
             principal = await _still_valid(info)
             with customer_rows.one_read(event=event):
                 view = await _customer_view(info, principal, customer_id)
@@ -83,6 +86,7 @@ class AlertSubscriptions:
         if scope is None or (scope.scope != "all" and sid not in principal.store_ids):
             raise Forbidden("You may only watch your own stores")
         async for event in services.events.subscribe([store_channel(sid)]):
+            info.context.release()
             principal = await _still_valid(info)
             if not _for_me(principal, event):
                 continue

@@ -128,3 +128,26 @@ async def test_websocket_connections_stay_out_of_the_http_request_metrics(servic
         text = c.get("/metrics").text
     assert 'clienteling_http_requests_total{' in text and 'method="GET"' in text
     assert 'method="websocket"' not in text
+
+
+async def test_every_event_reads_nested_fields_afresh(service) -> None:
+    """The connection's context lives as long as the subscription: a nested field read
+    through a dataloader (notes) must show the second note at the second event, not the
+    first event's cached list."""
+    manager = service.login("manager.madrid@example.com")
+    customer = _a_madrid_customer_outside_the_book(service, manager)
+    ws = await GraphQLWS.open(service.base_url, manager["Authorization"][7:])
+    assert (await ws.receive())["type"] == "connection_ack"
+    sub = await ws.subscribe("subscription($id: ID!) { customerUpdated(id: $id) { id notes(first: 50) { body } } }", {"id": customer["id"]})
+    await asyncio.sleep(0.3)
+    seen = []
+    async with httpx.AsyncClient(base_url=service.base_url) as c:
+        for body in ("First fresh note for the live screen", "Second fresh note for the live screen"):
+            r = await c.post(f"/api/v1/customers/{customer['id']}/notes", json={"body": body}, headers=manager)
+            assert r.status_code == 201, r.text
+            message = await ws.receive()
+            assert message["type"] == "next" and message["id"] == sub, message
+            seen.append({n["body"] for n in message["payload"]["data"]["customerUpdated"]["notes"]})
+    await ws.close()
+    assert "First fresh note for the live screen" in seen[0]
+    assert {"First fresh note for the live screen", "Second fresh note for the live screen"} <= seen[1]
