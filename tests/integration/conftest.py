@@ -51,17 +51,19 @@ async def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
     admin = await _pg_admin()
     name = f"clienteling_test_{uuid.uuid4().hex[:12]}"
     await admin.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    url = f"{base}/{name}"
-    engine = db.engine_from_url(url)
-    db.bind(engine)
-    await db.start_pool(1, 5)
-    try:
+    engine = None
+    try:  # from here on the database is dropped whatever fails
+        base = PG_ADMIN_URL.rsplit("/", 1)[0]
+        url = f"{base}/{name}"
+        engine = db.engine_from_url(url)
+        db.bind(engine)
+        await db.start_pool(1, 5)
         await db.migrate()
         yield Database("postgresql", url, engine)
     finally:
-        db.bind(engine)
-        await db.close_pool()
+        if engine is not None:
+            db.bind(engine)
+            await db.close_pool()
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
 
