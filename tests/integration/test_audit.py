@@ -17,7 +17,7 @@ from prometheus_client import REGISTRY
 from clienteling import db
 from clienteling.policy_store import PolicyStore
 from clienteling.services.audit import AuditTrail
-from clienteling.tables import AuditEntry
+from clienteling.tables import AuditEntry, AuditSubject
 from domain.staff import Principal, Role
 from tests.factories import make_customer, make_staff, make_store
 from tests.integration.conftest import login
@@ -264,6 +264,34 @@ async def test_concurrent_reads_are_group_committed_in_fewer_chain_transactions(
     assert [rows[s]["customer_ids"] for s in seqs] == [[str(c)] for c in customers]
     verdict = await trail.verify()
     assert verdict.ok and verdict.entries == 40
+
+
+async def test_every_column_of_a_batch_is_stored_as_it_was_hashed(clean_db) -> None:
+    """The batch insert (PostgreSQL: one JSON parameter) keeps text with quotes, escapes and
+    non-ASCII letters, NULLs, microsecond timestamps and every customer of an entry."""
+    trail = AuditTrail(PolicyStore())
+    store = uuid.uuid4()
+    actor = Principal(staff_id=uuid.uuid4(), role=Role.STORE_MANAGER, store_ids=frozenset({store}), session_id=uuid.uuid4(),
+                      surface="graphql", operation='query "Fiche" \\ ñandú\nčeș', device_id="tablet-7", request_id="req-1")
+    many = sorted(str(uuid.uuid4()) for _ in range(3))
+    seqs = await asyncio.gather(
+        trail.record(actor, action="read", customer_ids=many, fields=["email:masked", "first_name"], purpose="service", reference="ré\"f"),
+        trail.record(None, action="erase", customer_ids=[many[0]]),
+        trail.record(actor, action="read", customer_ids=[]),
+    )
+    assert sorted(seqs) == [1, 2, 3]
+    rows = {e["seq"]: e for e in await entries()}
+    first = rows[seqs[0]]
+    assert first["operation"] == actor.operation and first["reference"] == 'ré"f' and first["purpose"] == "service"
+    assert first["actor_id"] == actor.staff_id and first["actor_stores"] == [str(store)] and first["device_id"] == "tablet-7"
+    assert first["customer_ids"] == many and first["fields"] == ["email:masked", "first_name"] and first["request_id"] == "req-1"
+    system = rows[seqs[1]]
+    assert system["actor_id"] is None and system["actor_role"] == "system" and system["device_id"] is None and system["purpose"] is None
+    assert rows[seqs[2]]["customer_ids"] == []
+    subjects = await AuditSubject.select(AuditSubject.seq, AuditSubject.customer).run()
+    assert sorted((s["seq"], str(s["customer"])) for s in subjects) == sorted([(seqs[0], c) for c in many] + [(seqs[1], many[0])])
+    verdict = await trail.verify()  # recomputes every hash from the stored columns
+    assert verdict.ok and verdict.entries == 3
 
 
 async def test_an_entry_recorded_inside_a_transaction_is_rolled_back_with_it(clean_db) -> None:
