@@ -22,6 +22,14 @@ class ErrorCodes(MaskErrors):
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         return [self._with_code(e) for e in errors]
 
+    def _process_result(self, result: object) -> None:
+        # MaskErrors tests ``isinstance(result, <runtime-checkable Protocol>)``, which walks
+        # the protocol's members on every result (each event of every subscriber); reading
+        # the attribute is the same test.
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = self._process_errors(errors)  # type: ignore[attr-defined]
+
     def _with_code(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
         if isinstance(original, DomainError):

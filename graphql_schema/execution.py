@@ -36,6 +36,7 @@ from graphql import (
     GraphQLScalarType,
     GraphQLString,
 )
+from graphql.execution.executor import CollectedErrors
 from graphql.pyutils import Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
@@ -104,16 +105,39 @@ class FlatListExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def _flat_plan(self, object_type, field_details_list, path):  # noqa: ANN001, ANN202
         """``[(response key, resolver, kind, type, non-null, constant), ...]`` when every
-        selected field of ``object_type`` can be completed in the loop, else ``None``
-        (memoised per field group, like graphql-core's ``collect_subfields``)."""
-        key = (object_type, id(field_details_list))
+        selected field of ``object_type`` can be completed in the loop, else ``None``.
+
+        Memoised per selection: the field nodes (objects of the parsed document, which the
+        executor holds) when none of them is deferred or has fragment variables, so that
+        every event of a subscription reuses the plan of the first (graphql-core collects
+        the root fields again for each event, in new lists); otherwise per field group, like
+        graphql-core's ``collect_subfields``. The variables, which ``@skip``/``@include``
+        depend on, are the same for every event of an operation."""
+        if all(details.defer_usage is None and details.fragment_variable_values is None for details in field_details_list):
+            key = (object_type, *[id(details.node) for details in field_details_list])
+        else:
+            key = (object_type, id(field_details_list))
         cached = self._flat_plans.get(key)
         if cached is not None:
             return None if cached[1] is _NO_PLAN else cached[1]
         plan = self._build_plan(object_type, field_details_list)
-        # keep the field group alive with its plan so that its id cannot be reused
+        # keep the field group alive with its plan so that no id in the key can be reused
         self._flat_plans[key] = (field_details_list, _NO_PLAN if plan is None else plan)
         return plan
+
+    def build_per_event_executor(self, payload):  # noqa: ANN001, ANN201
+        """graphql-core's per-event copy (a shallow copy of the attributes, without
+        ``copy.copy``'s generic reduce protocol), with its own ``collect_subfields`` memo:
+        graphql-core keys that memo on the identity of field groups that are new at every
+        event, so a shared one gained an entry per event and never hit, for as long as the
+        subscription lived. The flat plans stay shared (their keys are the document's
+        nodes: one entry per selection, whatever the number of events)."""
+        executor = object.__new__(type(self))
+        executor.__dict__.update(self.__dict__)
+        executor.root_value = payload
+        executor.collected_errors = CollectedErrors()
+        executor._relevant_sub_fields = {}
+        return executor
 
     def _build_plan(self, object_type, field_details_list):  # noqa: ANN001, ANN202
         manager = self.middleware_manager  # strawberry always passes one, empty without resolve hooks

@@ -225,6 +225,33 @@ def test_takes_the_short_road_for_a_flat_object_and_subscription_events(row_call
     assert len(row_calls) == 51
 
 
+@pytest.mark.parametrize("query", [
+    'subscription { items(case: "ok") { id firstName: name tags } }',
+    'subscription { items(case: "ok") { id child { label } } }',  # the item is not flat, its child is
+])
+def test_subscription_events_reuse_one_plan_and_caches_stay_bounded(monkeypatch: pytest.MonkeyPatch, query: str) -> None:
+    builds: list[str] = []
+    executors: list[FlatListExecutor] = []
+    build_plan, per_event = FlatListExecutor._build_plan, FlatListExecutor.build_per_event_executor
+
+    def counting_build(self, object_type, field_details_list):  # noqa: ANN001, ANN202
+        builds.append(object_type.name)
+        return build_plan(self, object_type, field_details_list)
+
+    def recording(self, payload):  # noqa: ANN001, ANN202
+        executors.append(self)  # the subscription's own executor
+        return per_event(self, payload)
+
+    monkeypatch.setattr(FlatListExecutor, "_build_plan", counting_build)
+    monkeypatch.setattr(FlatListExecutor, "build_per_event_executor", recording)
+    events = _subscribe(FAST, query)
+    assert len(events) == 50 and all(not errors for _, errors in events) and events == _subscribe(PLAIN, query)
+    assert len(builds) == len(set(builds)), "a plan was built again for a later event"
+    subscription = executors[0]
+    assert all(e is subscription for e in executors)
+    assert len(subscription._flat_plans) == len(builds) and subscription._relevant_sub_fields == {}
+
+
 def test_a_flat_child_of_a_list_that_is_not(flat_calls: list[int], row_calls: list[int]) -> None:
     data, errors = _run(FAST, '{ items(case: "ok") { id child { label } } }', {})
     assert not errors and data["items"][1]["child"] == {"label": "i1"}
