@@ -23,6 +23,7 @@ from graphql_schema.data_subject.resolvers import DataSubjectMutations, DataSubj
 from graphql_schema.cost import DEFAULT_MAX_COST, QueryCostLimiter
 from graphql_schema.errors import ErrorCodes, tag_pre_execution_errors
 from graphql_schema.execution import FlatListExecutor
+from graphql_schema.extensions_runner import OperationExtensionsRunner
 from graphql_schema.permissions.resolvers import PermissionMutations, PermissionQueries
 from graphql_schema.staff.queries import StaffQueries
 from graphql_schema.sync.endpoints import SyncMutations, SyncQueries, SyncSubscriptions
@@ -53,6 +54,9 @@ class OneReadPerQuery(SchemaExtension):
 
 
 class CodedSchema(strawberry.Schema):
+    def create_extensions_runner(self, execution_context, extensions):  # noqa: ANN001, ANN201
+        return OperationExtensionsRunner(execution_context=execution_context, extensions=extensions)
+
     def process_errors(self, errors, execution_context=None) -> None:  # noqa: ANN001
         # strawberry's default logs every error message, and validation messages can quote
         # input values (personal data). Unexpected errors are logged by ErrorCodes instead.
