@@ -148,6 +148,7 @@ class AuditTrail:
         self.policies = policies
         # One queue per event loop (a process has one; the test suite makes one per test).
         self._groups: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _GroupCommit] = weakref.WeakKeyDictionary()
+        self._last_group: tuple[weakref.ref[asyncio.AbstractEventLoop], _GroupCommit] | None = None
 
     async def record(
         self,
@@ -177,7 +178,7 @@ class AuditTrail:
             operation=(operation or (actor.operation if actor else "") or "")[:120],
             action=action,
             # Normalized here, so a malformed id fails its own caller, not a whole batch.
-            customer_ids=sorted({str(UUID(str(c))) for c in customer_ids}),
+            customer_ids=sorted({str(c) if type(c) is UUID else str(UUID(str(c))) for c in customer_ids}),
             fields=sorted(set(fields)),
             purpose=purpose,
             reference=reference,
@@ -196,9 +197,13 @@ class AuditTrail:
 
     def _group(self) -> _GroupCommit:
         loop = asyncio.get_running_loop()
+        last = self._last_group
+        if last is not None and last[0]() is loop:  # a process has one loop: skip the weak mapping
+            return last[1]
         group = self._groups.get(loop)
         if group is None:
             group = self._groups[loop] = _GroupCommit(self._append)
+        self._last_group = (weakref.ref(loop), group)
         return group
 
     @contextlib.contextmanager
