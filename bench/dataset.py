@@ -5,8 +5,9 @@ answers, loaded with COPY into a freshly migrated database (PostgreSQL) or with 
 PostgreSQL: synced tables carry DEFERRABLE constraint triggers that stamp ``sync_seq`` row by
 row at commit. The loading connection sets ``session_replication_role = replica`` (no
 triggers, no FK checks: the generator only produces valid references), then stamps every
-synced row in one UPDATE per table and moves the change counter past them, so that the
-result is what the triggers would have left. The audit tables stay empty (an empty chain is
+synced row in one UPDATE per table and moves the change counter past them, and fills the
+table of customers' name words (``customer_name_word_rebuild()``), so that the result is
+what the triggers would have left. The audit tables stay empty (an empty chain is
 a valid chain); nothing here reads or writes personal data on anyone's behalf.
 """
 
@@ -178,6 +179,8 @@ async def build_postgres(url: str, shape: Shape) -> Dataset:
                     f"(SELECT id, row_number() OVER (ORDER BY id) AS pos FROM {table}) s WHERE s.id = t.id"
                 )
                 await conn.execute(f"UPDATE sync_counter SET value = value + (SELECT count(*) FROM {table}) WHERE name = 'sync'")
+            # What the name-word triggers would have done (migration 2026-11-24T06:40:00).
+            await conn.execute("SELECT customer_name_word_rebuild()")
         await conn.execute("SET session_replication_role = DEFAULT")
         t0 = time.perf_counter()
         await conn.execute("VACUUM ANALYZE")

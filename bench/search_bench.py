@@ -12,7 +12,8 @@ Run (a PostgreSQL server with pg_trgm and btree_gin, as the test suite uses):
 It creates a throwaway database (``search_bench_<random>``), applies the migrations, loads
 the customers with COPY in W3's shape (bench/dataset.py): 20 stores, the first with 20,000
 customers; multilingual es/ca/ro/en names as in the demo data, phones, emails, loyalty cards,
-one to four consent answers each on average; an associate of the first store with a quarter
+one to four consent answers each on average (loaded with triggers off, then the table of
+name words filled as the triggers would have); an associate of the first store with a quarter
 of it in their client book. It runs ``VACUUM ANALYZE`` (the shared server may run without
 autovacuum) and then times ``CustomerService.list`` with a query, the way a REST or GraphQL
 search runs it: index candidates, ranking in Python, policy decisions, consent lookups and
@@ -21,8 +22,8 @@ the associate's store: full names, names with a typo (W3: a first name and a sur
 one changed, dropped or doubled letter), first/last-name prefixes, a single surname, phone
 numbers formatted differently, emails and card numbers, for an hq_admin (every store) and
 for the associate (one store). It prints p50/p95/p99 per kind of query, the SQL statements
-of a typo search, and ``EXPLAIN (ANALYZE, BUFFERS)`` of the associate's candidate query for
-a typo; it drops the database unless ``--keep``. ``--database-url URL`` runs the queries
+of a typo search, and ``EXPLAIN (ANALYZE, BUFFERS)`` of the associate's word lookup and
+candidate query for a typo; it drops the database unless ``--keep``. ``--database-url URL`` runs the queries
 again on a kept one (``--migrate`` applies migrations added since). Timings are in-process:
 no HTTP, no session check.
 """
@@ -50,7 +51,7 @@ from clienteling.policy_store import PolicyStore  # noqa: E402
 from clienteling.repositories import customers as repo  # noqa: E402
 from clienteling.services.audit import AuditTrail  # noqa: E402
 from clienteling.services.customers import CustomerService  # noqa: E402
-from clienteling.tables import Customer, Staff, StaffStore, Store  # noqa: E402
+from clienteling.tables import Staff, StaffStore, Store  # noqa: E402
 from domain.staff import Principal, Role  # noqa: E402
 from domain.search import SearchSpec, words  # noqa: E402
 from domain.text import fold, name_key, normalize_email, phone_digits, search_terms  # noqa: E402
@@ -175,9 +176,12 @@ async def _load(conn: asyncpg.Connection, count: int, store_count: int, big_stor
     )
     await conn.execute(CONSENTS)
     await conn.execute("RESET session_replication_role")
+    # What the name-word triggers would have done (migration 2026-11-24T06:40:00).
+    await conn.execute("SELECT customer_name_word_rebuild()")
     # The shared server may run without autovacuum: VACUUM also writes the visibility map
     # and moves GIN's pending list into the index.
     await conn.execute("VACUUM ANALYZE customer")
+    await conn.execute("VACUUM ANALYZE customer_name_word")
     await conn.execute("VACUUM ANALYZE consent_record")
     print(f"loaded {count:,} customers ({big:,} in the associate's store, {store_count} stores) in {time.perf_counter() - started:.1f} s")
 
@@ -227,6 +231,7 @@ async def main() -> None:  # noqa: C901, PLR0915 - a script, read top to bottom
         elif args.migrate:
             print(f"migrations applied: {await db.migrate()}")
             await conn.execute("VACUUM ANALYZE customer")
+            await conn.execute("VACUUM ANALYZE customer_name_word")
         staff = {}
         for row in await Staff.select(Staff.id, Staff.role).where(Staff.email.like("%@bench.test")).run():
             role = Role(row["role"])
@@ -289,12 +294,18 @@ async def main() -> None:  # noqa: C901, PLR0915 - a script, read top to bottom
             q = typos[0]
             spec = _spec(service, associate, q)
             scope = row_scope(policies.current, associate, "customer")
-            sql = str(repo._name_candidates_query(scope, [w for t in spec.terms for w in words(t)], None, repo.CANDIDATE_LIMIT))
-            async with conn.transaction():
-                await conn.execute(str(Customer.raw(repo._SEARCH_SETTINGS, *repo._search_setting_args(scope))))
-                for _ in range(3):  # warm
-                    await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + sql)
-                plan = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+            query_words = [w for t in spec.terms for w in words(t)]
+            # The statements the search sends, with their parameters (prepared like the
+            # application's, so the plan is the one the search gets after its first runs).
+            lookup = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) SELECT term, word FROM customer_name_word_matches($1::text[])", [w for w in query_words if len(w) >= 2])
+            query = await repo._name_candidates_query(scope, query_words, None, repo.CANDIDATE_LIMIT)
+            plan = []
+            if query is not None:
+                sql, params = query.querystring.compile_string(engine_type="postgres")
+                for _ in range(6):  # warm, and past the custom plans of the first runs
+                    plan = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + sql, *params)
+            print(f"\nplan of the associate's word lookup for {q!r}:")
+            print("\n".join("  " + r[0] for r in lookup))
             print(f"\nplan of the associate's candidate query for {q!r}:")
             print("\n".join("  " + r[0] for r in plan))
     finally:

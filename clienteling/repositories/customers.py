@@ -4,12 +4,13 @@ Row scope is applied here, from the :class:`permissions.RowScope` the service ob
 the policy: no query over customers runs without it.
 
 Search: :func:`search_candidates` narrows the table with an index to at most
-:data:`CANDIDATE_LIMIT` rows that may match (PostgreSQL: ``pg_trgm`` word similarity on
-``name_key`` in a GIN index that also holds ``home_store``, see migration
-2026-11-24T01:10:00; SQLite: the FTS5 trigram table that triggers keep in step with
-``customer``, see migration 2026-11-23T21:00:00), and :mod:`domain.search` decides in Python
-which match and how well, identically on both engines; :func:`page_rows` then reads the
-page's rows with their consent ledgers.
+:data:`CANDIDATE_LIMIT` rows that may match (PostgreSQL: the query words are looked up among
+the distinct words of customers' names, ``customer_name_word`` with a ``pg_trgm`` index, and
+the customers having matching words are read from a GIN index of whole words that also holds
+``home_store``, see migration 2026-11-24T06:40:00; SQLite: the FTS5 trigram table that
+triggers keep in step with ``customer``, see migration 2026-11-23T21:00:00), and
+:mod:`domain.search` decides in Python which match and how well, identically on both
+engines; :func:`page_rows` then reads the page's rows with their consent ledgers.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from piccolo.querystring import QueryString
 
 from clienteling.tables import ConsentRecord, Customer
 from domain.consent import ConsentEvent
-from domain.search import FUZZY_MIN_SIMILARITY, SearchSpec, phone_pattern, words
+from domain.search import EXACT, PREFIX, SearchSpec, phone_pattern, term_score, words
 from permissions import RowScope
 
 __all__ = [
@@ -51,15 +52,6 @@ __all__ = [
 # Ranked search looks at no more than this many rows per kind of match (names, phone, ...),
 # the best by the database's own measure; a search matching more pages through those.
 CANDIDATE_LIMIT = 500
-# PostgreSQL candidates for one query word of two characters or more: close to a whole word
-# of the name (strict_word_similarity, ``<<%``, is at least domain.search's similarity to
-# that word), or the start of a word (word_similarity, ``<%``, is k/(k+1) >= 2/3 for a word
-# of k >= 2 letters that starts a name word, while a query word sharing only a two-letter
-# start with a name word stays at 0.5 or below). So these thresholds let through every row
-# Python accepts and little else; the margin covers pg_trgm's float4 arithmetic. Both
-# operators use the GIN trigram index.
-_STRICT_WORD_SIMILARITY_THRESHOLD = round(FUZZY_MIN_SIMILARITY - 0.05, 2)
-_WORD_START_THRESHOLD = 0.51
 
 # The columns ranking needs (the page's rows are loaded in full afterwards: a search in a
 # store finds a handful of rows, but a common surname fills CANDIDATE_LIMIT, and reading 500
@@ -124,65 +116,93 @@ def _birthday_sql(birthday: tuple[int, int] | None, sqlite: bool) -> tuple[str, 
     return ' AND EXTRACT(MONTH FROM "customer"."birthdate") = {} AND EXTRACT(DAY FROM "customer"."birthdate") = {}', [month, day]
 
 
-# The candidate query's settings, for its transaction only (``set_config(..., true)`` is
-# ``SET LOCAL``), in one statement. Sequential scans stay off: the planner costs the trigram
-# operators like a cheap comparison, and on a small scope it could otherwise scan the
-# scope's rows and evaluate them on every one.
+# PostgreSQL name search, in two statements of fixed text (prepared once per connection),
+# both through indexes (migration 2026-11-24T06:40:00):
 #
-# Plans: the statement is prepared once per connection and soon runs a generic plan (made
-# without the values). For a store, the generic plan searches the index with the first query
-# word, whatever it is, so "maria gheorghlu" rechecks every María of the store (31 ms) where
-# a plan made for these words starts from the rarer one (9 ms): a store's search gets a
-# custom plan. Over every store the planner's estimates for a word are too low (it counts the
-# rows that match, not the many more the index must hand over for a recheck) and a custom
-# plan would start from a single common word ("carla": 25,000 rows rechecked, 130 ms), while
-# the generic plan intersects the words' index results: other scopes keep it.
-_SEARCH_SETTINGS = (
-    "SELECT set_config('pg_trgm.strict_word_similarity_threshold', {}, true), "
-    "set_config('pg_trgm.word_similarity_threshold', {}, true), set_config('enable_seqscan', 'off', true), "
-    "set_config('plan_cache_mode', {}, true)"
-)
+# 1. The distinct words of customers' names close to each query word of two letters or
+#    more (``customer_name_word_matches``: trigram similarity >= 0.3 or a word start, from
+#    the small ``customer_name_word`` table), which Python filters with domain.search's own
+#    rule (whole word, word start, similarity >= FUZZY_MIN_SIMILARITY) and scores.
+# 2. The customers having, for each query word, one of its words (``words && $n``, the
+#    row scope inside the GIN index on (home_store, customer_name_words(name_key)): no
+#    recheck, the index holds whole words), and for a one-letter query word a word starting
+#    with it (a filter: a letter would match too many words to look them up). So without the
+#    limit the candidates are exactly the rows where every query word matches some word of
+#    the name by domain.search's rule (Python then also wants distinct words per query word).
+#    When more than ``limit`` match, the best come first: per query word, domain.search's
+#    score of the row's best word (1000 whole word, 900 word start, else similarity * 800),
+#    summed, then the name.
+_PG_WORD_MATCHES = "SELECT term, word FROM customer_name_word_matches({}::text[])"
+_PG_NAME_WORDS = "customer_name_words(\"customer\".\"name_key\")"
+_LEAN_NAMES = ", ".join(f'"{c._meta.db_column_name}"' for c in _LEAN)
+_PG_ONE_LETTER = "(^|[^[:alnum:]])"  # a word starts here, as customer_name_words splits
 
 
-def _search_setting_args(scope: RowScope) -> tuple[str, str, str]:
-    plans = "force_custom_plan" if scope.kind == "store" else "auto"
-    return str(_STRICT_WORD_SIMILARITY_THRESHOLD), str(_WORD_START_THRESHOLD), plans
+async def _pg_term_words(query_words: list[str]) -> list[list[tuple[str, int]]] | None:
+    """For each query word, the name words it matches with domain.search's score of each,
+    best first (none looked up for a one-letter word); None when a query word of two
+    letters or more matches no word of any name (then no customer matches)."""
+    long_words = [w for w in query_words if len(w) >= 2]
+    found: dict[int, list[str]] = defaultdict(list)
+    if long_words:
+        for row in await Customer.raw(_PG_WORD_MATCHES, long_words).run():
+            found[row["term"] - 1].append(row["word"])
+    out: list[list[tuple[str, int]]] = []
+    n = 0
+    for w in query_words:
+        if len(w) < 2:
+            out.append([])
+            continue
+        scored = sorted(((word, term_score(w, [word])) for word in found[n]), key=lambda ws: (-ws[1], ws[0]))
+        n += 1
+        scored = [ws for ws in scored if ws[1] > 0]
+        if not scored:
+            return None
+        out.append(scored)
+    return out
 
 
-def _name_candidates_query(scope: RowScope, query_words: list[str], birthday: tuple[int, int] | None, limit: int):  # noqa: ANN202 - piccolo raw query
-    """The candidate query of :func:`_name_candidates` (PostgreSQL: to run after
-    :data:`_SEARCH_SETTINGS`)."""
-    engine = Customer._meta.db
-    where = scope_where(scope).querystring
-    if isinstance(engine, PostgresEngine):
-        extra, extra_args = _birthday_sql(birthday, sqlite=False)
-        nk = '"customer"."name_key"'
-        matches, closeness, match_args, closeness_args = [], [], [], []
-        for w in query_words:  # letters and digits only (domain.search.words)
-            if len(w) < 2:
-                matches.append(f"({nk} LIKE {{}} OR {nk} ~ {{}})")
-                match_args += [f"{w}%", f"[^[:alnum:]]{w}"]
-                closeness.append("0.9")
-            else:
-                matches.append(f"({{}} <<% {nk} OR {{}} <% {nk})")
-                match_args += [w, w]
-                # The order approximates domain.search's (whole word 1, word start 0.9, else
-                # similarity), so the best are kept when more than ``limit`` match.
-                closeness.append(f"GREATEST(strict_word_similarity({{}}, {nk}), CASE WHEN {{}} <% {nk} THEN 0.9 ELSE 0 END)")
-                closeness_args += [w, w]
-        # The row scope is part of the index search: customer_store_name_key_trgm holds
-        # (home_store, name_key trigrams) (btree_gin), so a store's search only visits the
-        # rows of its stores that share trigrams with the query (migration
-        # 2026-11-24T01:10:00). Other scopes use the same index on the name alone. The
-        # planner prefers it to reading the store through its btree index and testing every
-        # row (0.15 s for 20,000 customers) by a wide margin (estimated costs 1,600 against
-        # 15,500 for that store); for a store of a few hundred customers it may read the
-        # store, which is as quick.
-        sql = (
-            f"SELECT {_LEAN_SQL} FROM customer WHERE {{}} AND {' AND '.join(matches)}{extra} "
-            f'ORDER BY {" + ".join(closeness)} DESC, {nk}, "customer"."id" LIMIT {{}}'
+def _pg_name_candidates_query(scope: RowScope, query_words: list[str], term_words: list[list[tuple[str, int]]], birthday: tuple[int, int] | None, limit: int):  # noqa: ANN202 - piccolo raw query
+    """The PostgreSQL candidate query for ``query_words`` whose matching name words are
+    ``term_words`` (from :func:`_pg_term_words`)."""
+    nw, rw = _PG_NAME_WORDS, "c.words_"
+    extra, extra_args = _birthday_sql(birthday, sqlite=False)
+    conds, cond_args, scores, score_args = [], [], [], []
+    for w, scored in zip(query_words, term_words):
+        if len(w) < 2:
+            conds.append('"customer"."name_key" ~ {}')
+            cond_args.append(_PG_ONE_LETTER + w)  # a letter or digit: nothing to escape
+            scores.append(f"CASE WHEN {{}} = ANY({rw}) THEN {EXACT} ELSE {PREFIX} END")
+            score_args.append(w)
+            continue
+        conds.append(f"{nw} && {{}}::text[]")
+        cond_args.append([word for word, _ in scored])
+        prefixes = [word for word, s in scored if s == PREFIX]
+        fuzzy = [(word, s) for word, s in scored if s < PREFIX]
+        scores.append(
+            f"CASE WHEN {{}} = ANY({rw}) THEN {EXACT} WHEN {rw} && {{}}::text[] THEN {PREFIX} "
+            f"ELSE (SELECT max(m.s) FROM unnest({{}}::text[], {{}}::int[]) AS m(w, s) WHERE m.w = ANY({rw})) END"
         )
-        return Customer.raw(sql, where, *match_args, *extra_args, *closeness_args, limit)
+        score_args += [w, prefixes, [word for word, _ in fuzzy], [s for _, s in fuzzy]]
+    # The matching rows with their words (OFFSET 0: split once per row, not per use), then
+    # the best ``limit`` of them.
+    sql = (
+        f"SELECT {_LEAN_NAMES} FROM (SELECT {_LEAN_SQL}, {nw} AS words_ FROM customer "
+        f"WHERE {{}} AND {' AND '.join(conds)}{extra} OFFSET 0) AS c "
+        f'ORDER BY {" + ".join(scores)} DESC, "name_key", "id" LIMIT {{}}'
+    )
+    return Customer.raw(sql, scope_where(scope).querystring, *cond_args, *extra_args, *score_args, limit)
+
+
+async def _name_candidates_query(scope: RowScope, query_words: list[str], birthday: tuple[int, int] | None, limit: int):  # noqa: ANN202 - piccolo raw query
+    """The candidate query of :func:`_name_candidates`, None when nothing can match
+    (PostgreSQL: after looking the query words up among the names' words)."""
+    if isinstance(Customer._meta.db, PostgresEngine):
+        term_words = await _pg_term_words(query_words)
+        if term_words is None:
+            return None
+        return _pg_name_candidates_query(scope, query_words, term_words, birthday, limit)
+    where = scope_where(scope).querystring
     extra, extra_args = _birthday_sql(birthday, sqlite=True)
     fts = _fts_query(query_words)
     # One-letter words: a word start in the indexed text (LIKE scans the FTS table for
@@ -202,13 +222,8 @@ def _name_candidates_query(scope: RowScope, query_words: list[str], birthday: tu
 
 
 async def _name_candidates(scope: RowScope, query_words: list[str], birthday: tuple[int, int] | None, limit: int) -> list[dict[str, Any]]:
-    engine = Customer._meta.db
-    query = _name_candidates_query(scope, query_words, birthday, limit)
-    if isinstance(engine, PostgresEngine):
-        async with engine.transaction():
-            await Customer.raw(_SEARCH_SETTINGS, *_search_setting_args(scope)).run()
-            return await query.run()
-    return await query.run()
+    query = await _name_candidates_query(scope, query_words, birthday, limit)
+    return [] if query is None else await query.run()
 
 
 async def _lean(where, limit: int) -> list[dict[str, Any]]:  # noqa: ANN001
