@@ -30,7 +30,7 @@ from uuid import UUID
 from clienteling.repositories import customers as customer_repo
 from domain.consent import ConsentEvent
 
-__all__ = ["one_read", "get", "get_many", "consent_events"]
+__all__ = ["one_read", "get", "get_many", "consent_events", "prefetch"]
 
 
 class _Snapshot:
@@ -73,26 +73,59 @@ def one_read(*, event: object | None = None) -> Iterator[None]:
         _current.reset(token)
 
 
-async def _through(table: dict[UUID, asyncio.Future[Any]], ids: list[UUID], fetch: Callable[[list[UUID]], Awaitable[dict[UUID, Any]]], absent: Any) -> dict[UUID, Any]:
-    """``ids`` -> value, fetching in one call those no one has asked for yet and waiting for
-    those another reader is already fetching."""
-    wanted = list(dict.fromkeys(ids))
-    missing = [i for i in wanted if i not in table]
-    if missing:
-        loop = asyncio.get_running_loop()
-        futures = {i: loop.create_future() for i in missing}
-        table.update(futures)
+def _start(table: dict[UUID, asyncio.Future[Any]], missing: list[UUID], fetch: Callable[[list[UUID]], Awaitable[dict[UUID, Any]]], absent: Any) -> Awaitable[None]:
+    """Register ``missing`` in ``table`` now (so that later readers wait instead of reading
+    again) and return the read that settles them."""
+    loop = asyncio.get_running_loop()
+    futures = {i: loop.create_future() for i in missing}
+    table.update(futures)
+
+    async def settle() -> None:
         try:
             found = await fetch(missing)
         except BaseException as exc:
             for i, future in futures.items():
                 del table[i]  # a later reader tries again
                 future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("read cancelled"))
-                future.exception()  # retrieved: the raise below reports it
+                future.exception()  # retrieved: the reader that started the read reports it
             raise
         for i, future in futures.items():
             future.set_result(found.get(i, absent))
+
+    return settle()
+
+
+async def _through(table: dict[UUID, asyncio.Future[Any]], ids: list[UUID], fetch: Callable[[list[UUID]], Awaitable[dict[UUID, Any]]], absent: Any) -> dict[UUID, Any]:
+    """``ids`` -> value, fetching in one call those no one has asked for yet and waiting for
+    those another reader is already fetching."""
+    wanted = list(dict.fromkeys(ids))
+    missing = [i for i in wanted if i not in table]
+    if missing:
+        await _start(table, missing, fetch, absent)
     return {i: await table[i] for i in wanted}
+
+
+_prefetches: set[asyncio.Task[None]] = set()
+
+
+def prefetch(customer_id: UUID) -> None:
+    """Start reading the customer's row (and, on PostgreSQL, ledger) into the current shared
+    read, unless it is read or being read already, and return at once: a live event's
+    subscribers re-check their sessions meanwhile, so the two statements overlap. Nothing
+    read here leaves without the subscriber's own decision (:func:`get` then serves it).
+    A failed read is forgotten: the next reader reads again and gets the error."""
+    snap = _current.get()
+    if snap is None or customer_id in snap.rows:
+        return
+    task = asyncio.get_running_loop().create_task(_start(snap.rows, [customer_id], _rows(snap), None))  # type: ignore[arg-type]
+    _prefetches.add(task)  # held until done (the loop keeps only a weak reference)
+    task.add_done_callback(_prefetch_done)
+
+
+def _prefetch_done(task: asyncio.Task[None]) -> None:
+    _prefetches.discard(task)
+    if not task.cancelled():
+        task.exception()  # retrieved; readers get it from the futures or read again
 
 
 def _rows(snap: _Snapshot) -> Callable[[list[UUID]], Awaitable[dict[UUID, dict[str, Any]]]]:

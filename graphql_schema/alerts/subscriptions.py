@@ -70,8 +70,9 @@ class AlertSubscriptions:
         await services.customers.ensure_reachable(principal, customer_id)
         async for event in services.events.subscribe([customer_channel(customer_id)]):
             info.context.release()  # each event reads afresh: no rows cached by an earlier one
-            principal = await _still_valid(info)
             with customer_rows.one_read(event=event):
+                customer_rows.prefetch(customer_id)  # read while the session is re-checked
+                principal = await _still_valid(info)
                 view = await _customer_view(info, principal, customer_id)
             if view is None:
                 return

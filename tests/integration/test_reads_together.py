@@ -7,6 +7,8 @@ import datetime as dt
 from typing import Any
 from uuid import UUID, uuid4
 
+import pytest
+
 from clienteling.repositories import customers as customer_repo
 from clienteling.repositories import purchases as purchase_repo
 from clienteling.services import customer_rows
@@ -95,3 +97,32 @@ async def test_a_purchase_page_with_its_lines_is_the_separate_reads(clean_db) ->
         expected = await purchase_repo.lines_for([r["id"] for r in separate[a][:limit]])
         assert _typed(dict(lines)) == _typed(dict(expected))
         assert all(len(v) == 3 for v in lines.values()) and not set(lines) & {r["id"] for r in separate[b]}
+
+
+async def test_a_prefetched_row_is_read_once_and_a_failed_prefetch_is_read_again(clean_db, monkeypatch) -> None:
+    ids = await _customers()
+    with customer_rows.one_read():
+        with counting_statements(clean_db.engine, monkeypatch) as seen:
+            customer_rows.prefetch(ids[0])
+            customer_rows.prefetch(ids[0])  # already being read: no second statement
+            row = await customer_rows.get(ids[0])
+            assert await customer_rows.get(ids[0]) is row
+            await customer_rows.consent_events([ids[0]])
+    assert row["id"] == ids[0] and len(seen) == (1 if clean_db.kind == "postgresql" else 2), [q[:80] for q in seen]
+
+    calls = []
+    original = customer_repo.get_many_with_ledgers if clean_db.kind == "postgresql" else customer_repo.get_many
+
+    async def failing_once(many):  # noqa: ANN001, ANN202
+        calls.append(list(many))
+        if len(calls) == 1:
+            raise ConnectionError("connection lost")
+        return await original(many)
+
+    monkeypatch.setattr(customer_repo, "get_many_with_ledgers" if clean_db.kind == "postgresql" else "get_many", failing_once)
+    with customer_rows.one_read():
+        customer_rows.prefetch(ids[1])
+        with pytest.raises(ConnectionError):
+            await customer_rows.get(ids[1])  # waits for the prefetch, which fails
+        row = await customer_rows.get(ids[1])  # read again
+    assert row["id"] == ids[1] and len(calls) == 2
