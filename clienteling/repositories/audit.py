@@ -15,22 +15,23 @@ from clienteling import db
 from clienteling.tables import AuditEntry, AuditSubject
 from domain.audit import AuditRecord
 
-__all__ = ["lock_chain", "last_link", "append", "append_many", "iterate", "page"]
+__all__ = ["chain_head", "append", "append_many", "iterate", "page"]
 
 # Any constant works; it names "the audit chain" among PostgreSQL advisory locks.
 _CHAIN_LOCK = 0x436C69656E74  # "Client"
 
 
-async def lock_chain() -> None:
-    """Serialize appenders until the surrounding transaction ends. PostgreSQL: an advisory
-    transaction lock shared by every process. SQLite: the write transaction (BEGIN
-    IMMEDIATE) already holds the database's single write lock."""
+async def chain_head() -> tuple[int, str] | None:
+    """Take the chain lock, serializing appenders until the surrounding transaction ends,
+    and return the last link (None for an empty chain). PostgreSQL: an advisory transaction
+    lock shared by every process, taken and followed by the read in one statement
+    (``audit_chain_head``, migration 2026-11-24T07:30:00: its read sees what the previous
+    holder committed). SQLite: the write transaction (BEGIN IMMEDIATE) already holds the
+    database's single write lock."""
     if isinstance(db.current_engine(), PostgresEngine):
-        await AuditEntry.raw("SELECT pg_advisory_xact_lock({})", _CHAIN_LOCK).run()
-
-
-async def last_link() -> tuple[int, str] | None:
-    rows = await AuditEntry.raw("SELECT seq, hash FROM audit_entry ORDER BY seq DESC LIMIT 1").run()
+        rows = await AuditEntry.raw("SELECT seq, hash FROM audit_chain_head({})", _CHAIN_LOCK).run()
+    else:
+        rows = await AuditEntry.raw("SELECT seq, hash FROM audit_entry ORDER BY seq DESC LIMIT 1").run()
     return (rows[0]["seq"], rows[0]["hash"]) if rows else None
 
 

@@ -232,8 +232,7 @@ class AuditTrail:
     async def _append(drafts: list[_Draft]) -> list[int]:
         """Chain ``drafts`` after the last entry in one transaction (or the caller's)."""
         async with db.transaction():
-            await repo.lock_chain()
-            last = await repo.last_link()
+            last = await repo.chain_head()
             seq, prev = (last[0], last[1]) if last else (0, GENESIS_HASH)
             entries = []
             for draft in drafts:

@@ -241,6 +241,25 @@ async def test_concurrent_appenders_keep_one_gap_free_chain(clean_db) -> None:
     assert verdict.ok and verdict.entries == 60
 
 
+async def test_appenders_of_separate_processes_never_fork_the_chain(clean_db) -> None:
+    """Several group commits at once, each on its own connection as separate app processes
+    would be: the chain lock and the read of the last link (one statement on PostgreSQL)
+    must let each see the entries the previous holder committed."""
+    trails = [AuditTrail(PolicyStore()) for _ in range(4)]  # one writer each, like 4 processes
+    actor = Principal(staff_id=uuid.uuid4(), role=Role.ASSOCIATE, store_ids=frozenset(), session_id=uuid.uuid4(), surface="test")
+
+    async def writer(trail: AuditTrail) -> list[int]:
+        seqs = []
+        for _ in range(15):
+            seqs.append(await trail.record(actor, action="read", customer_ids=[uuid.uuid4()]))
+        return seqs
+
+    written = await asyncio.gather(*[writer(t) for t in trails])
+    assert sorted(s for seqs in written for s in seqs) == list(range(1, 61))
+    verdict = await trails[0].verify()
+    assert verdict.ok and verdict.entries == 60
+
+
 def _batches_so_far() -> tuple[float, float]:
     """(chain transactions, entries they appended) in this process so far."""
     count = REGISTRY.get_sample_value("clienteling_audit_append_batch_entries_count") or 0.0
