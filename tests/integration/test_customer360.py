@@ -44,7 +44,7 @@ query Customer360($id: ID!, $first: Int!, $after: String) {
 # purchases, notes, consent answers or other events the customer has (docs/api.md states
 # the same bounds). PostgreSQL reads the row with its consent ledger, a purchase page with
 # its lines and every timeline source in one statement each; SQLite one statement apiece.
-STATEMENT_BOUND = {"sqlite": 17, "postgresql": 9}
+STATEMENT_BOUND = {"sqlite": 17, "postgresql": 8}
 
 
 @contextlib.contextmanager
