@@ -1,4 +1,4 @@
-"""A small HTTP/1.1 load driver: keep-alive connections over asyncio (uvloop) with the
+"""A small HTTP/1.1 load driver: keep-alive connections over asyncio (bench/run.py runs it on uvloop) with the
 httptools parser, closed loop (N connections as fast as the server answers) or open loop
 (a fixed request rate, latency counted from the planned send time, so a stalled server
 cannot hide its queue: no coordinated omission). It is meant to run pinned to the core the

@@ -64,7 +64,7 @@ def write_report(res: dict, path: Path) -> None:
         f"- Load average at start: {m['load'][0]:.2f} / {m['load'][1]:.2f} / {m['load'][2]:.2f} (1 / 5 / 15 min)"
         + (" — **other work was running on the machine** (other engineers' tests share it), so absolute figures are noisy; the ratios were measured alternately in the same run" if m["load"][0] >= 1.5 else ""),
         "- Server: `clienteling serve` (uvicorn, one process) pinned with `taskset -c 0`; the baseline on the same core (idle while the other is measured); "
-        "the driver (bench/driver.py, asyncio + uvloop + httptools) pinned to core 1; PostgreSQL 15 unpinned (it shares both cores).",
+        f"the driver (bench/driver.py: asyncio on {'uvloop' if m.get('driver_loop') == 'uvloop' else 'the default event loop'}, httptools; W6's clients: websockets) pinned to core 1; PostgreSQL 15 unpinned (it shares both cores).",
         f"- The shared PostgreSQL server runs with `autovacuum = {res.get('autovacuum')}`"
         + ("; the run does what autovacuum would (`VACUUM ANALYZE` of the benchmark database) before every measured phase, "
            "otherwise plans cached while the audit table was empty are never replanned (see the analysis)." if res.get("autovacuum") == "off" else "."),
